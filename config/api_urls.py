@@ -1,0 +1,3 @@
+"""``/api/v1/``: each app adds its routes here."""
+
+urlpatterns: list = []

@@ -1,0 +1,13 @@
+"""ASGI entry point."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+
+from config.env import load_settings_or_exit
+
+load_settings_or_exit()
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+application = get_asgi_application()

@@ -1,0 +1,21 @@
+"""The Celery application: tasks are autodiscovered in every app's ``tasks.py``.
+
+The beat schedule is ``CELERY_BEAT_SCHEDULE`` in settings.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("aha_desk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def _stop_on_bad_environment(sender: Celery, **kwargs: object) -> None:
+    from config.env import load_settings_or_exit
+
+    load_settings_or_exit()

@@ -1,0 +1,29 @@
+"""Settings for the test suite: fast hashing, mail kept in memory, tasks run inline."""
+
+import os
+
+from .base import *
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run tasks inline; the integration tests start real workers instead.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+HEALTHZ_TIMEOUT_SECONDS = 1.0
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# A Redis of the suite's own: `make test` starts one and says where; a bare `pytest`
+# gets one on a free port, started by the `redis_server` fixture. Exported so that
+# worker processes the tests start use the same one.
+if "AHA_TEST_REDIS_URL" not in os.environ:
+    import socket
+
+    with socket.socket() as _probe:
+        _probe.bind(("127.0.0.1", 0))
+        os.environ["AHA_TEST_REDIS_URL"] = f"redis://127.0.0.1:{_probe.getsockname()[1]}/0"
+REDIS_URL = os.environ["AHA_TEST_REDIS_URL"]
+CELERY_BROKER_URL = REDIS_URL

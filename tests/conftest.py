@@ -1,0 +1,225 @@
+"""Fixtures for the real parts the suite runs against: Redis, a Celery worker, Chromium."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connections
+
+from config.celery import app as celery_app
+from config.local_redis import redis_server_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.3).ping())
+    except redis.RedisError:
+        return False
+
+
+class RedisProcess:
+    """A real redis-server on loopback that a test can stop."""
+
+    def __init__(self, port: int, directory: Path) -> None:
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _answers(self.url):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's Redis (settings.REDIS_URL): the one `make test` started, else our own."""
+    url = settings.REDIS_URL
+    if _answers(url):
+        yield url
+        return
+    server = RedisProcess(urlsplit(url).port or 6379, tmp_path_factory.mktemp("redis"))
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A private Redis for a test that stops it."""
+    server = RedisProcess(free_port(), tmp_path)
+    yield server
+    server.stop()
+
+
+def _use_broker(url: str) -> None:
+    # kombu keeps one pool per broker address for the whole process; dropping the app's
+    # references makes it look up (or create) the pool of the new address.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.broker_url = url
+
+
+@contextmanager
+def broker(url: str) -> Iterator[None]:
+    """Points this process's Celery app at another broker for the duration."""
+    previous = celery_app.conf.broker_url
+    _use_broker(url)
+    try:
+        yield
+    finally:
+        _use_broker(previous)
+
+
+class WorkerProcess:
+    """A real `celery worker` process with the test settings, on a given broker."""
+
+    def __init__(self, broker_url: str, log: Path) -> None:
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "AHA_TEST_REDIS_URL": broker_url,
+        }
+        self.log = log
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+                f"--hostname={self.name}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited early:\n{self.log.read_text()}")
+            if celery_app.control.ping(destination=[self.name], timeout=0.5):
+                return
+        raise RuntimeError(
+            f"celery worker did not answer within {timeout} s:\n{self.log.read_text()}"
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[[str], WorkerProcess]]:
+    """Starts real Celery workers on a broker URL; all are stopped after the test."""
+    workers: list[WorkerProcess] = []
+
+    def start(broker_url: str) -> WorkerProcess:
+        worker = WorkerProcess(broker_url, tmp_path / f"worker-{len(workers)}.log")
+        workers.append(worker)
+        with broker(broker_url):
+            worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch: pytest.MonkeyPatch):
+    """A page in Debian's headless Chromium, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("Chromium is not installed: `make test` installs it (Debian package chromium).")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
+    # test itself (setting up data) are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(base_url=live_server.url)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+        # Playwright's greenlets give this block its own context variables, where Django
+        # keeps its connections: close the ones the test opened here, or PostgreSQL
+        # cannot drop the test database at the end.
+        connections.close_all()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    database = settings.DATABASES["default"]
+    return [
+        f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
+        f"redis: {settings.REDIS_URL}",
+    ]
