@@ -13,6 +13,7 @@ class Role(models.TextChoices):
     SPECIALIST = "specialists", "Specialist"
     MANAGER = "managers", "Manager"
     SELLER = "sellers", "Seller"
+    UPSTREAM = "upstream", "Upstream system"
 
 
 # Roles whose members work in Django admin too (is_staff); sellers never do.

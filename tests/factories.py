@@ -2,6 +2,7 @@
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import STAFF_ROLES
@@ -36,3 +37,52 @@ class UserFactory(factory.django.DjangoModelFactory):
 class AdminFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    """Stores come from a data migration: this fetches them by code (US by default)."""
+
+    class Meta:
+        model = "sellers.Store"
+        django_get_or_create = ("code",)
+
+    code = "US"
+    name = "United States"
+    time_zone = "America/Los_Angeles"
+    language = "en"
+    aha_enabled = True
+
+
+class SellerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sellers.Seller"
+        django_get_or_create = ("seller_id",)
+
+    seller_id = factory.Sequence(lambda n: f"A{n:07d}")
+    name = factory.Faker("company")
+    store = factory.SubFactory(StoreFactory)
+    account_type = "professional"
+    email = factory.LazyAttribute(lambda seller: f"{seller.seller_id.lower()}@sellers.example.test")
+
+
+class EmergencyContactFactory(factory.django.DjangoModelFactory):
+    """A verified, callable US mobile-or-landline number."""
+
+    class Meta:
+        model = "sellers.EmergencyContact"
+
+    seller = factory.SubFactory(SellerFactory)
+    phone = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
+    verified_at = factory.LazyFunction(timezone.now)
+    verified_by = "upstream"
+
+
+class ViolationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sellers.Violation"
+
+    seller = factory.SubFactory(SellerFactory)
+    policy_area = "late_shipment_rate"
+    severity = "high"
+    points = 20
+    opened_on = factory.Faker("date_this_year")

@@ -181,6 +181,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    # After the marketplace's nightly AHR push: enroll and remove for the new day.
+    "sellers.tasks.evaluate_assurance": {
+        "task": "sellers.tasks.evaluate_assurance",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 
 # --- REST API ----------------------------------------------------------------------
@@ -243,6 +248,13 @@ AHA = {
     "MAX_DAYS_BELOW_THRESHOLD": 10,
     # Length of the trailing window, in calendar months (rule 2).
     "WINDOW_MONTHS": 6,
+    # Warn an enrolled seller by email when this many of the allowed bad days are used.
+    "WARN_AT_DAYS_BELOW": 8,
+    # An enrolled seller whose emergency contact stops being valid is warned at once and
+    # keeps the programme this many days to verify a number again.
+    "CONTACT_GRACE_DAYS": 7,
+    # POST /api/v1/ahr/ takes at most this many rows a request.
+    "AHR_API_MAX_ROWS": 10_000,
     # The promise: reach the seller within this many hours of a case opening.
     "REACH_DEADLINE_HOURS": 72,
 }

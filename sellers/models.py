@@ -1,0 +1,293 @@
+"""Sellers, their stores, emergency contacts, Account Health Rating and AHA enrollment.
+
+Rules: DESIGN.md "Account Health Rating" and "AHA eligibility and enrollment".
+"""
+
+import zoneinfo
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+# Number types that can take a voice call (phonenumbers.PhoneNumberType).
+CALLABLE_NUMBER_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    phonenumbers.PhoneNumberType.VOIP,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+}
+# ...and those of them that also take SMS.
+SMS_NUMBER_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known IANA time zone.")
+
+
+class PolicyArea(models.TextChoices):
+    """The policies a violation or a case is about (DESIGN.md "Cases")."""
+
+    ORDER_DEFECT_RATE = "order_defect_rate", "Order defect rate"
+    LATE_SHIPMENT_RATE = "late_shipment_rate", "Late shipment rate"
+    VALID_TRACKING_RATE = "valid_tracking_rate", "Valid tracking rate"
+    ON_TIME_DELIVERY = "on_time_delivery", "On-time delivery"
+    CUSTOMER_RESPONSE_TIME = "customer_response_time", "Customer response time"
+    INVENTORY_PERFORMANCE = "inventory_performance", "Inventory performance"
+    A_TO_Z_CLAIMS = "a_to_z_claims", "A-to-z claims"
+    INTELLECTUAL_PROPERTY = "intellectual_property", "Intellectual property"
+    COUNTERFEIT = "counterfeit", "Counterfeit"
+    LISTING_QUALITY = "listing_quality", "Listing quality"
+    OTHER_POLICY = "other_policy", "Other policy"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        """Critical first: 0 for critical ... 3 for low."""
+        return [cls.CRITICAL, cls.HIGH, cls.MEDIUM, cls.LOW].index(value)
+
+
+class Store(models.Model):
+    """A marketplace (US, CA, ...) with its time zone and language."""
+
+    code = models.CharField(max_length=2, unique=True, help_text="Two-letter store code, e.g. US.")
+    name = models.CharField(max_length=100)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    language = models.CharField(max_length=8, help_text="Language code for emails, e.g. en, de.")
+    aha_enabled = models.BooleanField(
+        "AHA switched on",
+        default=False,
+        help_text="Sellers of this store can be enrolled in Account Health Assurance.",
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Seller(models.Model):
+    class AccountType(models.TextChoices):
+        PROFESSIONAL = "professional", "Professional"
+        INDIVIDUAL = "individual", "Individual"
+
+    seller_id = models.CharField(
+        "seller id",
+        max_length=64,
+        unique=True,
+        help_text="The marketplace's id of the seller: the public key in the API.",
+    )
+    name = models.CharField(max_length=200)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="sellers")
+    account_type = models.CharField(max_length=16, choices=AccountType.choices)
+    email = models.EmailField(blank=True, help_text="Where programme emails go.")
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="sellers",
+        blank=True,
+        help_text="Portal logins of this seller.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["seller_id"]
+        permissions = [("push_feed", "Can push sellers and AHR values through the API")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.seller_id})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:sellers_seller_change", args=[self.pk])
+
+    def notification_emails(self) -> list[str]:
+        if self.email:
+            return [self.email]
+        return [user.email for user in self.users.all() if user.email]
+
+
+class EmergencyContact(models.Model):
+    """The number a specialist calls within 72 hours; valid once verified by a code."""
+
+    class VerifiedBy(models.TextChoices):
+        SMS = "sms", "Code sent by SMS"
+        VOICE = "voice", "Code given by voice call"
+        UPSTREAM = "upstream", "Verified by the marketplace"
+        STAFF = "staff", "Verified by staff"
+
+    seller = models.OneToOneField(
+        Seller, on_delete=models.CASCADE, related_name="emergency_contact"
+    )
+    phone = PhoneNumberField(help_text="E.164, e.g. +14155550100.")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=16, choices=VerifiedBy.choices, blank=True)
+    verified_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Emergency contact of {self.seller.seller_id}"
+
+    @property
+    def number_type(self) -> int | None:
+        if not self.phone or not self.phone.is_valid():
+            return None
+        return phonenumbers.number_type(self.phone)
+
+    @property
+    def can_receive_calls(self) -> bool:
+        return self.number_type in CALLABLE_NUMBER_TYPES
+
+    @property
+    def can_receive_sms(self) -> bool:
+        return self.number_type in SMS_NUMBER_TYPES
+
+    @property
+    def is_valid(self) -> bool:
+        """E.164, a number type that takes calls, and verified (DESIGN.md rule 4)."""
+        return bool(self.verified_at) and self.can_receive_calls
+
+    @property
+    def problem(self) -> str | None:
+        """Why the contact does not count, in words a seller understands; None when valid."""
+        if not self.phone or not self.phone.is_valid():
+            return "Your emergency contact number is not a valid phone number."
+        if not self.can_receive_calls:
+            return "Your emergency contact number cannot receive calls."
+        if not self.verified_at:
+            return "Your emergency contact number has not been verified with a code yet."
+        return None
+
+
+class AccountHealthSnapshot(models.Model):
+    """One day's Account Health Rating of one seller, pushed by the marketplace."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="snapshots")
+    date = models.DateField()
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(1000)]
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "date"], name="snapshot_one_per_seller_day"),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0, score__lte=1000), name="snapshot_score_0_1000"
+            ),
+        ]
+        get_latest_by = "date"
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.date}: {self.score}"
+
+
+class Violation(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="violations")
+    policy_area = models.CharField(max_length=32, choices=PolicyArea.choices)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    points = models.PositiveIntegerField(default=0, help_text="AHR points this violation costs.")
+    description = models.TextField(blank=True)
+    opened_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+
+    class Meta:
+        indexes = [models.Index(fields=["seller", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_severity_display()} {self.get_policy_area_display()} ({self.seller_id})"
+
+
+class AssuranceState(models.Model):
+    """Where a seller stands in the programme, kept current incrementally.
+
+    ``days_below_threshold`` counts the days in ``[window_start, evaluated_on]`` with AHR
+    below the threshold that was in force (``threshold``); each new day adjusts it
+    with two narrow look-ups instead of a rescan of six months.
+    """
+
+    seller = models.OneToOneField(
+        Seller, on_delete=models.CASCADE, primary_key=True, related_name="assurance"
+    )
+    evaluated_on = models.DateField(null=True, blank=True)
+    window_start = models.DateField(null=True, blank=True)
+    rules_key = models.CharField(
+        max_length=32, blank=True, help_text="The threshold and window the count was made under."
+    )
+    days_below_threshold = models.PositiveIntegerField(default=0)
+    first_snapshot_on = models.DateField(null=True, blank=True)
+    latest_snapshot_on = models.DateField(null=True, blank=True)
+    latest_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    contact_valid = models.BooleanField(default=False)
+    contact_invalid_since = models.DateField(null=True, blank=True)
+    eligible = models.BooleanField(default=False)
+    enrolled = models.BooleanField(default=False)
+    enrolled_since = models.DateField(null=True, blank=True)
+    warned_days_below_on = models.DateField(null=True, blank=True)
+    warned_contact_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["evaluated_on"]), models.Index(fields=["enrolled"])]
+
+    def __str__(self) -> str:
+        return f"Assurance of {self.seller_id}"
+
+
+class EnrollmentEvent(models.Model):
+    """Append-only history of every enrollment, removal and warning, with why.
+
+    ``rules`` keeps the rule values and the measured values that decided, so a later
+    change of settings never rewrites why a past decision was made.
+    """
+
+    class Kind(models.TextChoices):
+        ENROLLED = "enrolled", "Enrolled"
+        REMOVED = "removed", "Removed"
+        WARNED_DAYS_BELOW = "warned_days_below", "Warned: days below threshold"
+        WARNED_CONTACT = "warned_contact", "Warned: emergency contact"
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="enrollment_events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    effective_on = models.DateField()
+    reason = models.TextField()
+    rules = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["seller", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.seller_id} on {self.effective_on}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not kwargs.get("update_fields") == ["emailed_at"]:
+            raise ValueError("Enrollment history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Enrollment history is append-only.")

@@ -1,0 +1,117 @@
+"""Reads about sellers that several callers share (API, portal, services)."""
+
+import datetime as dt
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
+
+from sellers.assurance import Assessment, Facts, Rules, assess, band
+from sellers.models import (
+    AccountHealthSnapshot,
+    AssuranceState,
+    EmergencyContact,
+    Seller,
+    Severity,
+    Violation,
+)
+
+
+def contact_problem(seller: Seller) -> str | None:
+    try:
+        contact = seller.emergency_contact
+    except EmergencyContact.DoesNotExist:
+        return "No emergency contact number is on file."
+    return contact.problem
+
+
+def seller_facts(seller: Seller, *, day: dt.date, rules: Rules) -> Facts:
+    """The facts of the rules for one seller, read straight from the history.
+
+    One seller's window is at most ~184 rows on the ``(seller, date)`` index; the
+    incremental engine exists for evaluating every seller at once.
+    """
+    snapshots = AccountHealthSnapshot.objects.filter(seller=seller)
+    start = rules.window_start(day)
+    first = snapshots.order_by("date").values_list("date", flat=True).first()
+    latest = (
+        snapshots.filter(date__lte=day).order_by("-date").values_list("score", flat=True).first()
+    )
+    low_days = list(
+        snapshots.filter(date__gte=start, date__lte=day, score__lt=rules.threshold)
+        .order_by("date")
+        .values_list("date", flat=True)
+    )
+    return Facts(
+        day=day,
+        professional=seller.account_type == Seller.AccountType.PROFESSIONAL,
+        store_code=seller.store.code,
+        store_enabled=seller.store.aha_enabled,
+        contact_problem=contact_problem(seller),
+        first_snapshot_on=first,
+        latest_score=latest,
+        days_below=len(low_days),
+        low_days=low_days,
+    )
+
+
+def seller_assessment(seller: Seller, *, day: dt.date | None = None) -> tuple[Facts, Assessment]:
+    rules = Rules.current()
+    facts = seller_facts(seller, day=day or timezone.localdate(), rules=rules)
+    return facts, assess(facts, rules)
+
+
+def seller_assurance(seller: Seller, *, day: dt.date | None = None) -> dict:
+    """The seller's programme status and path to eligibility (the assurance endpoint)."""
+    facts, assessment = seller_assessment(seller, day=day)
+    state = AssuranceState.objects.filter(seller=seller).first()
+    return {
+        "eligible": assessment.eligible,
+        "enrolled": bool(state and state.enrolled),
+        "enrolled_since": state.enrolled_since if state else None,
+        "ahr": facts.latest_score,
+        "band": band(facts.latest_score),
+        "window_start": assessment.window_start,
+        "window_end": assessment.window_end,
+        "days_below_threshold": assessment.days_below_threshold,
+        "days_below_allowed": assessment.days_below_allowed,
+        "history_days_needed": assessment.history_days_needed,
+        "earliest_enrollment_date": assessment.earliest_enrollment_date,
+        "reasons": assessment.reasons,
+    }
+
+
+def ahr_series(seller: Seller, *, day: dt.date, rules: Rules) -> list[tuple[dt.date, int]]:
+    """The seller's values in the window ending on ``day``, oldest first (the portal chart)."""
+    return list(
+        AccountHealthSnapshot.objects.filter(
+            seller=seller, date__gte=rules.window_start(day), date__lte=day
+        )
+        .order_by("date")
+        .values_list("date", "score")
+    )
+
+
+def violations_by_severity(seller: Seller) -> QuerySet[Violation]:
+    """Open violations first, critical before low, newest first within a severity."""
+    severity_rank = Case(
+        *[When(severity=value, then=Value(Severity.rank(value))) for value in Severity.values],
+        output_field=IntegerField(),
+    )
+    status_rank = Case(When(status=Violation.Status.OPEN, then=Value(0)), default=Value(1))
+    return seller.violations.annotate(
+        severity_rank=severity_rank, status_rank=status_rank
+    ).order_by("status_rank", "severity_rank", "-opened_on", "-pk")
+
+
+def sellers_visible_to(user) -> QuerySet[Seller]:
+    """Staff with desk access and upstream systems see every seller; a seller only their own."""
+    sellers = Seller.objects.select_related("store")
+    if user.has_perm("accounts.use_desk") or user.has_perm("sellers.push_feed"):
+        return sellers
+    if user.has_perm("accounts.use_portal"):
+        return sellers.filter(users=user)
+    return sellers.none()
+
+
+def seller_for_portal_user(user) -> Seller | None:
+    return Seller.objects.select_related("store").filter(users=user).order_by("pk").first()

@@ -1,0 +1,55 @@
+"""The emergency contact: change it, verify it (DESIGN.md rule 4)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from sellers.models import AssuranceState, EmergencyContact, Seller
+
+
+def emergency_contact_set(
+    *,
+    seller: Seller,
+    phone: str,
+    verified_by: str | None = None,
+    user=None,
+) -> EmergencyContact:
+    """Sets the number; a new number is unverified unless ``verified_by`` says who verified it.
+
+    Setting the same number again keeps its verification.
+    """
+    from sellers.services.assurance import assurance_evaluate
+
+    with transaction.atomic():
+        contact = EmergencyContact.objects.select_for_update().filter(seller=seller).first()
+        if contact is None:
+            contact = EmergencyContact(seller=seller)
+        changed = str(contact.phone or "") != str(phone)
+        contact.phone = phone
+        if verified_by:
+            contact.verified_at = timezone.now()
+            contact.verified_by = verified_by
+            contact.verified_by_user = user
+        elif changed:
+            contact.verified_at = None
+            contact.verified_by = ""
+            contact.verified_by_user = None
+        contact.full_clean(exclude=["seller"])
+        contact.save()
+        emergency_contact_sync_state(seller=seller, contact=contact)
+        assurance_evaluate(seller_ids=[seller.pk])
+    return contact
+
+
+def emergency_contact_sync_state(*, seller: Seller, contact: EmergencyContact | None) -> None:
+    """Keeps the engine's copy of "is the contact valid" and since when it is not."""
+    valid = bool(contact and contact.is_valid)
+    state, _ = AssuranceState.objects.select_for_update().get_or_create(seller=seller)
+    state.contact_valid = valid
+    if valid:
+        state.contact_invalid_since = None
+        state.warned_contact_on = None
+    elif state.contact_invalid_since is None:
+        state.contact_invalid_since = timezone.localdate()
+    state.save(
+        update_fields=["contact_valid", "contact_invalid_since", "warned_contact_on", "updated_at"]
+    )

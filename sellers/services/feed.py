@@ -1,0 +1,249 @@
+"""The upstream feed: sellers and daily AHR values (DESIGN.md "Account Health Rating").
+
+``ahr_ingest`` is the one path for the API and ``import_ahr``: rows are checked one by
+one (a bad row is named and skipped, good rows are kept), staged in a temporary table
+(COPY on PostgreSQL), upserted in one statement, and the sellers concerned are
+evaluated incrementally, one transaction per chunk.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from sellers import staging
+from sellers.assurance import Rules
+from sellers.models import AssuranceState, Seller
+from sellers.services.assurance import apply_changes
+from sellers.services.evaluation import AFFECTED, affected_sellers_table, evaluate_affected
+
+STAGING = "aha_ahr_staging"
+STATE = AssuranceState._meta.db_table
+SNAP = "sellers_accounthealthsnapshot"
+DEFAULT_CHUNK = 100_000
+
+RejectHandler = Callable[[int, Mapping[str, Any], dict[str, list[str]]], None]
+
+
+@dataclass
+class IngestSummary:
+    accepted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected_count: int = 0
+    enrollment: dict[str, int] = field(
+        default_factory=lambda: {"enrolled": 0, "removed": 0, "warned": 0}
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "rejected": self.rejected}
+
+
+def _check_seller_id(value: Any) -> str | list[str]:
+    if value is None or str(value).strip() == "":
+        return ["This field is required."]
+    if len(str(value)) > 64:
+        return ["Ensure this field has no more than 64 characters."]
+    return str(value).strip()
+
+
+def _check_date(value: Any, today: dt.date) -> dt.date | list[str]:
+    if value is None or str(value).strip() == "":
+        return ["This field is required."]
+    try:
+        day = dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        return [f"{str(value)[:40]!r} is not a date in the form YYYY-MM-DD."]
+    if day > today:
+        return [f"{day.isoformat()} is in the future; values are for past days."]
+    return day
+
+
+def _check_score(value: Any) -> int | list[str]:
+    if value is None or str(value).strip() == "":
+        return ["This field is required."]
+    score = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        score = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        score = int(value.strip())
+    if score is None or not 0 <= score <= 1000:
+        return [f"{str(value)[:40]!r} is not a whole number from 0 to 1000."]
+    return score
+
+
+def check_row(row: Mapping[str, Any], *, today: dt.date) -> tuple[tuple | None, dict]:
+    """Parses one row; returns ``((seller_id, date, score), {})`` or ``(None, errors)``."""
+    if not isinstance(row, Mapping):
+        return None, {
+            "non_field_errors": ["Each row must be an object with seller_id, date and score."]
+        }
+    checked = {
+        "seller_id": _check_seller_id(row.get("seller_id")),
+        "date": _check_date(row.get("date"), today),
+        "score": _check_score(row.get("score")),
+    }
+    errors = {name: value for name, value in checked.items() if isinstance(value, list)}
+    if errors:
+        return None, errors
+    return (checked["seller_id"], checked["date"], checked["score"]), {}
+
+
+def ahr_ingest(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    today: dt.date | None = None,
+    on_reject: RejectHandler | None = None,
+    keep_rejected: bool = True,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> IngestSummary:
+    """Upserts AHR values and evaluates the sellers concerned; bad rows are named and skipped.
+
+    Rows are numbered from 0 in the order given. Within a chunk a later row for the same
+    seller and day replaces an earlier one, which is rejected as a duplicate.
+    """
+    today = today or timezone.localdate()
+    rules = Rules.current()
+    summary = IngestSummary()
+
+    def reject(index: int, row: Mapping[str, Any], errors: dict[str, list[str]]) -> None:
+        summary.rejected_count += 1
+        if keep_rejected:
+            summary.rejected.append({"index": index, "errors": errors})
+        if on_reject:
+            on_reject(index, row, errors)
+
+    chunk: dict[tuple[str, dt.date], tuple[int, Mapping, int]] = {}
+    for index, row in enumerate(rows):
+        parsed, errors = check_row(row, today=today)
+        if errors:
+            reject(index, row, errors)
+            continue
+        seller_key, day, score = parsed
+        earlier = chunk.get((seller_key, day))
+        if earlier is not None:
+            reject(
+                earlier[0],
+                earlier[1],
+                {"date": [f"Row {index} has a value for the same seller and day and replaces it."]},
+            )
+        chunk[(seller_key, day)] = (index, row, score)
+        if len(chunk) >= chunk_size:
+            _ingest_chunk(chunk, today=today, rules=rules, summary=summary, reject=reject)
+            chunk = {}
+    if chunk:
+        _ingest_chunk(chunk, today=today, rules=rules, summary=summary, reject=reject)
+    summary.rejected.sort(key=lambda item: item["index"])
+    return summary
+
+
+def _ingest_chunk(
+    chunk: dict, *, today: dt.date, rules: Rules, summary: IngestSummary, reject
+) -> None:
+    with (
+        transaction.atomic(),
+        staging.temp_table(
+            STAGING, "row_no bigint, seller_key varchar(64), date date, score smallint"
+        ),
+        affected_sellers_table(),
+    ):
+        staging.fill(
+            STAGING,
+            ["row_no", "seller_key", "date", "score"],
+            ((index, key, day, score) for (key, day), (index, _row, score) in chunk.items()),
+        )
+        unknown = staging.fetchall(
+            f"""SELECT st.row_no FROM {STAGING} st
+                LEFT JOIN sellers_seller s ON s.seller_id = st.seller_key
+                WHERE s.id IS NULL ORDER BY st.row_no"""
+        )
+        if unknown:
+            rows_by_index = {index: row for index, row, _score in chunk.values()}
+            for (index,) in unknown:
+                reject(
+                    index, rows_by_index[index], {"seller_id": ["No seller has this seller_id."]}
+                )
+        _adjust_counts_for_corrections(rules)
+        accepted = staging.execute(
+            f"""INSERT INTO {SNAP} (seller_id, date, score)
+                SELECT s.id, st.date, st.score FROM {STAGING} st
+                JOIN sellers_seller s ON s.seller_id = st.seller_key WHERE TRUE
+                ON CONFLICT (seller_id, date) DO UPDATE SET score = excluded.score"""
+        )
+        summary.accepted += len(chunk) - len(unknown)
+        del accepted  # rowcount differs between backends for upserts; the count above is exact
+        staging.execute(
+            f"""INSERT INTO {AFFECTED} (seller_id)
+                SELECT DISTINCT s.id FROM {STAGING} st
+                JOIN sellers_seller s ON s.seller_id = st.seller_key"""
+        )
+        changes = evaluate_affected(day=today, rules=rules)
+        apply_changes(changes, day=today, rules=rules, totals=summary.enrollment)
+
+
+def _adjust_counts_for_corrections(rules: Rules) -> None:
+    """A value for a day already inside a counted window changes that count now.
+
+    New days (after ``evaluated_on``) are counted when the window moves; this is only
+    for corrections and late values, so it is skipped when none are staged.
+    """
+    bounds = staging.fetchall(
+        f"SELECT (SELECT MIN(date) FROM {STAGING}), (SELECT MAX(evaluated_on) FROM {STATE})"
+    )[0]
+    if bounds[0] is None or bounds[1] is None or bounds[0] > bounds[1]:
+        return
+    staging.execute(
+        f"""UPDATE {STATE} SET days_below_threshold = days_below_threshold + d.delta
+            FROM (
+                SELECT s.id AS seller_id, SUM(
+                    (CASE WHEN st.score < %(t)s THEN 1 ELSE 0 END)
+                    - (CASE WHEN snap.score < %(t)s THEN 1 ELSE 0 END)) AS delta
+                FROM {STAGING} st
+                JOIN sellers_seller s ON s.seller_id = st.seller_key
+                JOIN {STATE} x ON x.seller_id = s.id
+                LEFT JOIN {SNAP} snap ON snap.seller_id = s.id AND snap.date = st.date
+                WHERE x.rules_key = %(key)s AND st.date >= x.window_start
+                  AND st.date <= x.evaluated_on
+                GROUP BY s.id
+            ) d
+            WHERE {STATE}.seller_id = d.seller_id""",
+        {"t": rules.threshold, "key": rules.key},
+    )
+
+
+def seller_upsert(
+    *,
+    seller_id: str,
+    name: str,
+    store_code: str,
+    account_type: str,
+    email: str = "",
+    emergency_phone: str | None = None,
+    emergency_phone_verified: bool = False,
+) -> tuple[Seller, bool]:
+    """Creates or updates a seller by the marketplace's id; returns ``(seller, created)``.
+
+    ``emergency_phone_verified`` means the marketplace verified the number itself.
+    """
+    from sellers.models import Store
+    from sellers.services.contacts import emergency_contact_set
+
+    with transaction.atomic():
+        seller, created = Seller.objects.select_for_update().update_or_create(
+            seller_id=seller_id,
+            defaults={
+                "name": name,
+                "store": Store.objects.get(code=store_code),
+                "account_type": account_type,
+                "email": email,
+            },
+        )
+        if emergency_phone is not None:
+            emergency_contact_set(
+                seller=seller,
+                phone=emergency_phone,
+                verified_by="upstream" if emergency_phone_verified else None,
+            )
+    return seller, created

@@ -1,0 +1,48 @@
+"""Temporary tables for set-based work: fill fast (COPY on PostgreSQL), then join."""
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection
+
+
+@contextmanager
+def temp_table(name: str, columns: str) -> Iterator[str]:
+    """A temporary table for this connection, dropped afterwards."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+    try:
+        yield name
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def fill(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Inserts rows: PostgreSQL's COPY where available, else executemany."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
+                list(rows),
+            )
+
+
+def execute(sql: str, params: dict[str, Any] | None = None) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or {})
+        return cursor.rowcount
+
+
+def fetchall(sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or {})
+        return cursor.fetchall()
