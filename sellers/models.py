@@ -140,10 +140,18 @@ class EmergencyContact(models.Model):
     verified_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Kept from the number on save, so the set-based engine can read validity in SQL.
+    callable = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"Emergency contact of {self.seller.seller_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.callable = self.can_receive_calls
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "callable"}
+        super().save(*args, **kwargs)
 
     @property
     def number_type(self) -> int | None:

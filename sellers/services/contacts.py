@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from sellers.models import AssuranceState, EmergencyContact, Seller
+from sellers.models import EmergencyContact, Seller
 
 
 def emergency_contact_set(
@@ -35,21 +35,5 @@ def emergency_contact_set(
             contact.verified_by_user = None
         contact.full_clean(exclude=["seller"])
         contact.save()
-        emergency_contact_sync_state(seller=seller, contact=contact)
         assurance_evaluate(seller_ids=[seller.pk])
     return contact
-
-
-def emergency_contact_sync_state(*, seller: Seller, contact: EmergencyContact | None) -> None:
-    """Keeps the engine's copy of "is the contact valid" and since when it is not."""
-    valid = bool(contact and contact.is_valid)
-    state, _ = AssuranceState.objects.select_for_update().get_or_create(seller=seller)
-    state.contact_valid = valid
-    if valid:
-        state.contact_invalid_since = None
-        state.warned_contact_on = None
-    elif state.contact_invalid_since is None:
-        state.contact_invalid_since = timezone.localdate()
-    state.save(
-        update_fields=["contact_valid", "contact_invalid_since", "warned_contact_on", "updated_at"]
-    )

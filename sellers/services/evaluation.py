@@ -16,11 +16,14 @@ from django.db import transaction
 
 from sellers import staging
 from sellers.assurance import Rules
-from sellers.models import AssuranceState
+from sellers.models import AssuranceState, EmergencyContact
 
 AFFECTED = "aha_affected_sellers"
 STATE = AssuranceState._meta.db_table
 SNAP = "sellers_accounthealthsnapshot"
+# Ids per IN (...) list: under SQLite's limit on query parameters.
+_BATCH = 900
+CONTACT = "sellers_emergencycontact"
 
 # First and latest value of the seller of the state row being updated.
 _REFRESH_FIRST_LATEST = f"""
@@ -62,12 +65,30 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
         "warn": rules.warn_at_days_below,
         "grace_cutoff": day - dt.timedelta(days=rules.contact_grace_days),
     }
+    # The number type behind "valid" is phonenumbers' call, not SQL's: read the verified
+    # contacts of sellers about to get a state before inserting it.
+    new_valid_contacts = [
+        contact.seller_id
+        for contact in EmergencyContact.objects.raw(
+            f"""SELECT c.id, c.seller_id, c.phone, c.verified_at
+                FROM sellers_emergencycontact c JOIN {AFFECTED} a ON a.seller_id = c.seller_id
+                WHERE c.verified_at IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM {STATE} x WHERE x.seller_id = c.seller_id)"""
+        )
+        if contact.is_valid
+    ]
     staging.execute(
         f"""INSERT INTO {STATE} (seller_id, rules_key, days_below_threshold, contact_valid,
                 eligible, enrolled, updated_at)
             SELECT a.seller_id, '', 0, FALSE, FALSE, FALSE, CURRENT_TIMESTAMP FROM {AFFECTED} a
             WHERE NOT EXISTS (SELECT 1 FROM {STATE} x WHERE x.seller_id = a.seller_id)""",
     )
+    # A contact written before the seller had a state (data import, fixtures) starts the
+    # engine's copy right; later changes go through emergency_contact_sync_state.
+    for offset in range(0, len(new_valid_contacts), _BATCH):
+        AssuranceState.objects.filter(
+            seller_id__in=new_valid_contacts[offset : offset + _BATCH]
+        ).update(contact_valid=True)
     # Never counted, counted under other rules, or asked about an earlier day: count anew.
     staging.execute(
         f"""UPDATE {STATE} SET
@@ -114,6 +135,10 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
             WHERE {_IN_AFFECTED} AND evaluated_on = %(day)s""",
         params,
     )
+    contact_valid = f"""EXISTS (SELECT 1 FROM {CONTACT} c WHERE c.seller_id = {STATE}.seller_id
+                        AND c.verified_at IS NOT NULL AND c.callable)"""
+    # In an UPDATE every expression reads the row as it was: the grace period counts
+    # from the old contact_invalid_since, or from today when the contact just failed.
     staging.execute(
         f"""UPDATE {STATE} SET
                 eligible = CASE WHEN
@@ -121,9 +146,14 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
                     AND {STATE}.first_snapshot_on <= {STATE}.window_start
                     AND {STATE}.days_below_threshold <= %(maxdays)s
                     AND {STATE}.latest_score >= %(t)s
-                    AND ({STATE}.contact_valid OR ({STATE}.enrolled
-                         AND {STATE}.contact_invalid_since > %(grace_cutoff)s))
+                    AND ({contact_valid} OR ({STATE}.enrolled
+                         AND COALESCE({STATE}.contact_invalid_since, %(day)s) > %(grace_cutoff)s))
                 THEN TRUE ELSE FALSE END,
+                contact_valid = {contact_valid},
+                contact_invalid_since = CASE WHEN {contact_valid} THEN NULL
+                    ELSE COALESCE({STATE}.contact_invalid_since, %(day)s) END,
+                warned_contact_on = CASE WHEN {contact_valid} THEN NULL
+                    ELSE {STATE}.warned_contact_on END,
                 warned_days_below_on = CASE WHEN {STATE}.days_below_threshold < %(warn)s
                     THEN NULL ELSE {STATE}.warned_days_below_on END
             FROM sellers_seller seller, sellers_store store

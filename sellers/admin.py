@@ -1,0 +1,145 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from sellers.models import (
+    AccountHealthSnapshot,
+    AssuranceState,
+    EmergencyContact,
+    EnrollmentEvent,
+    Seller,
+    Store,
+    Violation,
+)
+from sellers.services import assurance_evaluate
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by the engine or the feed: visible, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "time_zone", "language", "aha_enabled", "seller_count"]
+    list_filter = ["aha_enabled", "language"]
+    search_fields = ["code", "name"]
+
+    @admin.display(description="Sellers")
+    def seller_count(self, store: Store) -> int:
+        return store.sellers.count()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class EmergencyContactInline(admin.StackedInline):
+    model = EmergencyContact
+    fields = ["phone", "verified_at", "verified_by", "verified_by_user"]
+    readonly_fields = ["verified_by_user"]
+    extra = 0
+
+
+class ViolationInline(admin.TabularInline):
+    model = Violation
+    fields = ["policy_area", "severity", "points", "opened_on", "resolved_on", "status"]
+    extra = 0
+
+
+class EnrollmentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = EnrollmentEvent
+    fields = ["created_at", "kind", "effective_on", "reason", "emailed_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Seller)
+class SellerAdmin(admin.ModelAdmin):
+    list_display = ["seller_id", "name", "store", "account_type", "enrolled", "latest_ahr"]
+    list_filter = ["store", "account_type", "assurance__enrolled", "assurance__eligible"]
+    search_fields = ["seller_id", "name", "email"]
+    list_select_related = ["store", "assurance"]
+    filter_horizontal = ["users"]
+    readonly_fields = ["created_at", "updated_at", "assurance_summary"]
+    inlines = [EmergencyContactInline, ViolationInline, EnrollmentEventInline]
+    show_full_result_count = False
+
+    @admin.display(boolean=True, description="Enrolled", ordering="assurance__enrolled")
+    def enrolled(self, seller: Seller) -> bool:
+        state = getattr(seller, "assurance", None)
+        return bool(state and state.enrolled)
+
+    @admin.display(description="AHR", ordering="assurance__latest_score")
+    def latest_ahr(self, seller: Seller) -> int | None:
+        state = getattr(seller, "assurance", None)
+        return state.latest_score if state else None
+
+    @admin.display(description="Assurance")
+    def assurance_summary(self, seller: Seller) -> str:
+        state = getattr(seller, "assurance", None)
+        if state is None:
+            return "Not evaluated yet."
+        status = f"Enrolled since {state.enrolled_since}" if state.enrolled else "Not enrolled"
+        return (
+            f"{status}; "
+            f"evaluated on {state.evaluated_on}; {state.days_below_threshold} days below "
+            f"the threshold since {state.window_start}; latest AHR {state.latest_score}."
+        )
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        # Account type and contact changes decide eligibility: evaluate this seller now.
+        super().save_related(request, form, formsets, change)
+        seller = form.instance
+        assurance_evaluate(seller_ids=[seller.pk])
+
+
+@admin.register(AccountHealthSnapshot)
+class AccountHealthSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["seller", "date", "score"]
+    list_filter = ["date"]
+    search_fields = ["seller__seller_id"]
+    list_select_related = ["seller"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+
+
+@admin.register(Violation)
+class ViolationAdmin(admin.ModelAdmin):
+    list_display = ["seller", "policy_area", "severity", "points", "status", "opened_on"]
+    list_filter = ["severity", "status", "policy_area", "seller__store"]
+    search_fields = ["seller__seller_id", "seller__name"]
+    list_select_related = ["seller"]
+    raw_id_fields = ["seller"]
+
+
+@admin.register(AssuranceState)
+class AssuranceStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "seller",
+        "enrolled",
+        "eligible",
+        "enrolled_since",
+        "latest_score",
+        "days_below_threshold",
+        "evaluated_on",
+    ]
+    list_filter = ["enrolled", "eligible", "contact_valid", "seller__store"]
+    search_fields = ["seller__seller_id", "seller__name"]
+    list_select_related = ["seller"]
+    show_full_result_count = False
+
+
+@admin.register(EnrollmentEvent)
+class EnrollmentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "seller", "kind", "effective_on", "emailed_at"]
+    list_filter = ["kind", "seller__store"]
+    search_fields = ["seller__seller_id", "seller__name"]
+    list_select_related = ["seller"]
+    date_hierarchy = "created_at"
