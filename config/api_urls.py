@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from cases import api as cases_api
 from sellers import api as sellers_api
 
 urlpatterns = [
@@ -13,4 +14,12 @@ urlpatterns = [
         name="api-seller-assurance",
     ),
     path("ahr/", sellers_api.AhrFeed.as_view(), name="api-ahr"),
+    path("cases/", cases_api.CaseCollection.as_view(), name="api-cases"),
+    path("cases/<int:case_id>/", cases_api.CaseDetail.as_view(), name="api-case"),
+    path("cases/<int:case_id>/events/", cases_api.CaseEvents.as_view(), name="api-case-events"),
+    path(
+        "cases/<int:case_id>/transitions/<str:name>/",
+        cases_api.CaseTransition.as_view(),
+        name="api-case-transition",
+    ),
 ]

@@ -125,7 +125,7 @@ def assess(facts: Facts, rules: Rules) -> Assessment:
             reasons.append(
                 f"We need {rules.window_months} months of Account Health Rating history; yours "
                 f"starts on {facts.first_snapshot_on:%d %b %Y}, so {needed} more "
-                f"day{'s' if needed != 1 else ''} are needed."
+                f"{'day is' if needed == 1 else 'days are'} needed."
             )
     if facts.days_below > rules.max_days_below:
         reasons.append(

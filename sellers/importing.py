@@ -35,6 +35,9 @@ def import_ahr_csv(
 
     Row numbers in the rejected file are the CSV's line numbers (the header is line 1).
     """
+    with path.open(newline="", encoding="utf-8") as handle:
+        # Read the header before creating the rejected file: a wrong file leaves nothing.
+        next(read_rows(handle), None)
     with (
         path.open(newline="", encoding="utf-8") as handle,
         rejected_path.open("w", newline="", encoding="utf-8") as rejected_handle,

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from config.append_only import AppendOnlyModel
+
 # Number types that can take a voice call (phonenumbers.PhoneNumberType).
 CALLABLE_NUMBER_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,
@@ -264,7 +266,7 @@ class AssuranceState(models.Model):
         return f"Assurance of {self.seller_id}"
 
 
-class EnrollmentEvent(models.Model):
+class EnrollmentEvent(AppendOnlyModel):
     """Append-only history of every enrollment, removal and warning, with why.
 
     ``rules`` keeps the rule values and the measured values that decided, so a later
@@ -282,6 +284,7 @@ class EnrollmentEvent(models.Model):
     effective_on = models.DateField()
     reason = models.TextField()
     rules = models.JSONField(default=dict)
+    mutable_fields = ("emailed_at",)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
@@ -291,11 +294,3 @@ class EnrollmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.seller_id} on {self.effective_on}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None and not kwargs.get("update_fields") == ["emailed_at"]:
-            raise ValueError("Enrollment history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise ValueError("Enrollment history is append-only.")

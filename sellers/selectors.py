@@ -115,3 +115,53 @@ def sellers_visible_to(user) -> QuerySet[Seller]:
 
 def seller_for_portal_user(user) -> Seller | None:
     return Seller.objects.select_related("store").filter(users=user).order_by("pk").first()
+
+
+def portal_sellers(user) -> QuerySet[Seller]:
+    """The sellers whose portal pages ``user`` may open.
+
+    A seller login opens only the sellers linked to it (``Seller.users``); a superuser
+    opens any seller, so support can see exactly what a seller sees.
+    """
+    sellers = Seller.objects.select_related("store")
+    if user.is_superuser:
+        return sellers
+    return sellers.filter(users=user)
+
+
+def seller_health_page(seller: Seller, *, day: dt.date) -> dict:
+    """Everything the portal's account-health page shows for ``seller`` on ``day``.
+
+    Keys: ``seller``, ``day``, ``rules``, ``assurance`` (``seller_assurance``: status,
+    reasons and path to eligibility), ``latest`` (the latest snapshot on or before
+    ``day``, or None), ``band``/``band_label``/``band_range``, ``series`` (the window's
+    values for the chart, oldest first), ``violations`` (most severe first) and
+    ``contact`` (the emergency contact, or None).
+    """
+    from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY
+
+    band_labels = {HEALTHY: "Healthy", AT_RISK: "At Risk", UNHEALTHY: "Unhealthy"}
+    band_ranges = {
+        HEALTHY: "200\N{EN DASH}1000",
+        AT_RISK: "100\N{EN DASH}199",
+        UNHEALTHY: "0\N{EN DASH}99",
+    }
+    rules = Rules.current()
+    assurance = seller_assurance(seller, day=day)
+    latest = (
+        AccountHealthSnapshot.objects.filter(seller=seller, date__lte=day).order_by("-date").first()
+    )
+    current_band = band(latest.score if latest else None)
+    return {
+        "seller": seller,
+        "day": day,
+        "rules": rules,
+        "assurance": assurance,
+        "latest": latest,
+        "band": current_band,
+        "band_label": band_labels.get(current_band, ""),
+        "band_range": band_ranges.get(current_band, ""),
+        "series": ahr_series(seller, day=day, rules=rules),
+        "violations": list(violations_by_severity(seller)),
+        "contact": EmergencyContact.objects.filter(seller=seller).first(),
+    }

@@ -1,4 +1,7 @@
+import datetime as dt
+
 from celery import shared_task
+from django.db import transaction
 from django.utils import timezone
 
 from notifications.email import send_templated_email
@@ -15,20 +18,43 @@ TEMPLATES = {
 
 @shared_task(name="sellers.tasks.send_enrollment_email", acks_late=True)
 def send_enrollment_email(event_id: int) -> None:
-    """Emails the seller about an enrollment event; sent at most once per event."""
-    event = EnrollmentEvent.objects.select_related("seller__store").filter(pk=event_id).first()
-    if event is None or event.emailed_at is not None:
-        return
-    recipients = event.seller.notification_emails()
-    if recipients:
-        send_templated_email(
-            to=recipients,
-            template=TEMPLATES[event.kind],
-            context={"event": event, "seller": event.seller},
-            language=event.seller.store.language,
+    """Emails the seller about an enrollment event; at most once per event.
+
+    The event row is locked while sending (``skip_locked``: a second worker leaves it),
+    and marked sent in the same transaction, so a failed send is retried by
+    ``send_pending_enrollment_emails`` and a sent one is never sent again.
+    """
+    with transaction.atomic():
+        event = (
+            EnrollmentEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("seller__store")
+            .filter(pk=event_id, emailed_at__isnull=True)
+            .first()
         )
-    event.emailed_at = timezone.now()
-    event.save(update_fields=["emailed_at"])
+        if event is None:
+            return
+        recipients = event.seller.notification_emails()
+        if recipients:
+            send_templated_email(
+                to=recipients,
+                template=TEMPLATES[event.kind],
+                context={"event": event, "seller": event.seller},
+                language=event.seller.store.language,
+            )
+        event.emailed_at = timezone.now()
+        event.save(update_fields=["emailed_at"])
+
+
+@shared_task(name="sellers.tasks.send_pending_enrollment_emails")
+def send_pending_enrollment_emails() -> int:
+    """Every few minutes: sends the enrollment emails that never reached a worker."""
+    cutoff = timezone.now() - dt.timedelta(minutes=2)
+    pending = EnrollmentEvent.objects.filter(emailed_at__isnull=True, created_at__lt=cutoff)
+    sent = 0
+    for event_id in pending.order_by("pk").values_list("pk", flat=True)[:500]:
+        send_enrollment_email(event_id)
+        sent += 1
+    return sent
 
 
 @shared_task(name="sellers.tasks.evaluate_assurance")

@@ -1,9 +1,117 @@
+"""The seller portal (``/portal/``): account health, programme status, emergency contact.
+
+Only logins with ``accounts.use_portal`` get in (anonymous visitors are sent to sign
+in, other roles get the 403 page). A seller login sees only the sellers linked to it:
+any other seller's address answers 404, so a seller id cannot even be probed. A
+superuser may open any seller's page to see what the seller sees (support).
+"""
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views import View
 from django.views.generic import TemplateView
+
+from sellers.charts import ahr_chart
+from sellers.forms import EmergencyContactForm
+from sellers.models import Seller
+from sellers.selectors import portal_sellers, seller_for_portal_user, seller_health_page
+from sellers.services import emergency_contact_set
 
 
 class PortalView(PermissionRequiredMixin, TemplateView):
-    """The seller portal home: account health and programme status (sellers issue)."""
+    """Sends a seller to their own page; explains when no seller is linked to the login.
+
+    A superuser with no seller of their own gets a box to open any seller's page by id.
+    """
 
     permission_required = "accounts.use_portal"
     template_name = "sellers/portal.html"
+
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        wanted = request.GET.get("seller_id", "").strip()
+        if wanted and request.user.is_superuser:
+            return redirect("sellers:account_health", seller_id=wanted)
+        seller = seller_for_portal_user(request.user)
+        if seller is not None:
+            return redirect("sellers:account_health", seller_id=seller.seller_id)
+        return super().get(request, *args, **kwargs)
+
+
+class SellerPortalMixin(PermissionRequiredMixin):
+    """Finds the seller of the URL among those the login may open, else 404."""
+
+    permission_required = "accounts.use_portal"
+    template_name = "sellers/account_health.html"
+
+    def get_seller(self) -> Seller:
+        return get_object_or_404(
+            portal_sellers(self.request.user), seller_id=self.kwargs["seller_id"]
+        )
+
+    def render_page(self, seller: Seller, form: EmergencyContactForm) -> HttpResponse:
+        page = seller_health_page(seller, day=timezone.localdate())
+        assurance = page["assurance"]
+        chart = ahr_chart(
+            page["series"],
+            start=assurance["window_start"],
+            end=assurance["window_end"],
+            threshold=page["rules"].threshold,
+        )
+        context = {
+            **page,
+            "chart": chart,
+            "form": form,
+            "reach_hours": settings.AHA["REACH_DEADLINE_HOURS"],
+            "own_seller": seller.users.filter(pk=self.request.user.pk).exists(),
+            # A login may speak for several sellers; /portal/ opens the first of them.
+            "other_sellers": Seller.objects.filter(users=self.request.user)
+            .exclude(pk=seller.pk)
+            .order_by("pk"),
+        }
+        return render(self.request, self.template_name, context)
+
+
+class AccountHealthView(SellerPortalMixin, View):
+    """AHR and its band, the six-month chart, violations, programme status and path."""
+
+    def get(self, request: HttpRequest, seller_id: str) -> HttpResponse:
+        return self.render_page(self.get_seller(), EmergencyContactForm())
+
+
+class EmergencyContactView(SellerPortalMixin, View):
+    """Changes the emergency contact; a new number must be verified again (the service)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, seller_id: str) -> HttpResponse:
+        seller = self.get_seller()
+        form = EmergencyContactForm(request.POST)
+        if form.is_valid():
+            previous = getattr(seller, "emergency_contact", None)
+            previous_phone = str(previous.phone) if previous is not None else None
+            phone = form.cleaned_data["phone"].as_e164
+            try:
+                contact = emergency_contact_set(seller=seller, phone=phone, user=request.user)
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error("phone", message)
+            else:
+                if phone == previous_phone:
+                    messages.info(
+                        request,
+                        f"{contact.phone.as_international} is already your emergency contact "
+                        "number; nothing changed.",
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Your emergency contact number is now {contact.phone.as_international}. "
+                        "It must be verified before it counts for Account Health Assurance.",
+                    )
+                return redirect("sellers:account_health", seller_id=seller.seller_id)
+        return self.render_page(seller, form)

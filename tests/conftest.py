@@ -223,3 +223,41 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
         f"redis: {settings.REDIS_URL}",
     ]
+
+
+DATA_MIGRATIONS = [
+    "accounts.migrations.0002_roles",
+    "sellers.migrations.0002_stores_and_roles",
+    "cases.migrations.0002_roles",
+]
+
+
+def _uses_database(request: pytest.FixtureRequest) -> bool:
+    return bool(
+        request.node.get_closest_marker("django_db")
+        or {"db", "transactional_db", "live_server", "client", "admin_client"}
+        & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """A transactional test ends by emptying every table, data migrations' rows included.
+
+    Before a test that uses the database, put the roles and stores back as the data
+    migrations wrote them, outside the test's own transaction.
+    """
+    if not _uses_database(request):
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    with blocker.unblock():
+        if Group.objects.filter(name="sellers").exists():
+            return
+        for module in DATA_MIGRATIONS:
+            import_module(module).forwards(apps, None)

@@ -86,3 +86,35 @@ class ViolationFactory(factory.django.DjangoModelFactory):
     severity = "high"
     points = 20
     opened_on = factory.Faker("date_this_year")
+
+
+class SpecialistFactory(factory.django.DjangoModelFactory):
+    """An on-duty specialist serving the US store."""
+
+    class Meta:
+        model = "cases.Specialist"
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory, role="specialists")
+    on_duty = True
+    time_zone = "America/Los_Angeles"
+
+    @factory.post_generation
+    def stores(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+        if create:
+            from sellers.models import Store
+
+            self.stores.set(extracted or [Store.objects.get(code="US")])
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """An opened case; use cases.services.case_open where the rules of opening matter."""
+
+    class Meta:
+        model = "cases.Case"
+
+    seller = factory.SubFactory(SellerFactory)
+    policy_area = "late_shipment_rate"
+    severity = "critical"
+    summary = factory.Faker("sentence", nb_words=6)
+    upstream_id = factory.Sequence(lambda n: f"UP-{n:07d}")

@@ -186,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sellers.tasks.evaluate_assurance",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Enrollment emails whose task never reached a worker (Redis was down at commit).
+    "sellers.tasks.send_pending_enrollment_emails": {
+        "task": "sellers.tasks.send_pending_enrollment_emails",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- REST API ----------------------------------------------------------------------

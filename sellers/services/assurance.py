@@ -5,6 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.queue import enqueue_on_commit
 from sellers import staging
 from sellers.assurance import Facts, Rules, assess
 from sellers.models import AssuranceState, EnrollmentEvent, Seller
@@ -86,9 +87,9 @@ def _record(
             },
         },
     )
-    from sellers.tasks import send_enrollment_email
+    from sellers.tasks import send_enrollment_email  # tasks import services: import late
 
-    send_enrollment_email.delay_on_commit(event.pk)
+    enqueue_on_commit(send_enrollment_email, event.pk)
     return event
 
 

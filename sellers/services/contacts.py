@@ -2,6 +2,8 @@
 
 from django.db import transaction
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
+from phonenumbers import NumberParseException
 
 from sellers.models import EmergencyContact, Seller
 
@@ -23,8 +25,13 @@ def emergency_contact_set(
         contact = EmergencyContact.objects.select_for_update().filter(seller=seller).first()
         if contact is None:
             contact = EmergencyContact(seller=seller)
-        changed = str(contact.phone or "") != str(phone)
-        contact.phone = phone
+        # Compare numbers, not spellings: "+1 415 555 0103" is "+14155550103".
+        try:
+            number = PhoneNumber.from_string(str(phone))
+        except NumberParseException:
+            number = phone  # full_clean below names the problem
+        changed = contact.phone != number
+        contact.phone = number
         if verified_by:
             contact.verified_at = timezone.now()
             contact.verified_by = verified_by

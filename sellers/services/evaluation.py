@@ -16,13 +16,11 @@ from django.db import transaction
 
 from sellers import staging
 from sellers.assurance import Rules
-from sellers.models import AssuranceState, EmergencyContact
+from sellers.models import AssuranceState
 
 AFFECTED = "aha_affected_sellers"
 STATE = AssuranceState._meta.db_table
 SNAP = "sellers_accounthealthsnapshot"
-# Ids per IN (...) list: under SQLite's limit on query parameters.
-_BATCH = 900
 CONTACT = "sellers_emergencycontact"
 
 # First and latest value of the seller of the state row being updated.
@@ -65,30 +63,12 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
         "warn": rules.warn_at_days_below,
         "grace_cutoff": day - dt.timedelta(days=rules.contact_grace_days),
     }
-    # The number type behind "valid" is phonenumbers' call, not SQL's: read the verified
-    # contacts of sellers about to get a state before inserting it.
-    new_valid_contacts = [
-        contact.seller_id
-        for contact in EmergencyContact.objects.raw(
-            f"""SELECT c.id, c.seller_id, c.phone, c.verified_at
-                FROM sellers_emergencycontact c JOIN {AFFECTED} a ON a.seller_id = c.seller_id
-                WHERE c.verified_at IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM {STATE} x WHERE x.seller_id = c.seller_id)"""
-        )
-        if contact.is_valid
-    ]
     staging.execute(
         f"""INSERT INTO {STATE} (seller_id, rules_key, days_below_threshold, contact_valid,
                 eligible, enrolled, updated_at)
             SELECT a.seller_id, '', 0, FALSE, FALSE, FALSE, CURRENT_TIMESTAMP FROM {AFFECTED} a
             WHERE NOT EXISTS (SELECT 1 FROM {STATE} x WHERE x.seller_id = a.seller_id)""",
     )
-    # A contact written before the seller had a state (data import, fixtures) starts the
-    # engine's copy right; later changes go through emergency_contact_sync_state.
-    for offset in range(0, len(new_valid_contacts), _BATCH):
-        AssuranceState.objects.filter(
-            seller_id__in=new_valid_contacts[offset : offset + _BATCH]
-        ).update(contact_valid=True)
     # Never counted, counted under other rules, or asked about an earlier day: count anew.
     staging.execute(
         f"""UPDATE {STATE} SET
@@ -182,13 +162,14 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
         warned_days,
         warned_contact,
     ) in rows:
+        if enrolled and not eligible:
+            changes.append(Change(seller_id, "remove"))
+            continue
         if eligible and not enrolled:
             changes.append(Change(seller_id, "enroll"))
-        elif enrolled and not eligible:
-            changes.append(Change(seller_id, "remove"))
-        else:
-            if days_below >= rules.warn_at_days_below and warned_days is None:
-                changes.append(Change(seller_id, "warn_days_below"))
-            if not contact_valid and warned_contact is None:
-                changes.append(Change(seller_id, "warn_contact"))
+        # Also right after enrolling: a seller who joins with most bad days used is told now.
+        if days_below >= rules.warn_at_days_below and warned_days is None:
+            changes.append(Change(seller_id, "warn_days_below"))
+        if not contact_valid and warned_contact is None:
+            changes.append(Change(seller_id, "warn_contact"))
     return changes

@@ -7,6 +7,7 @@ evaluated incrementally, one transaction per chunk.
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ STAGING = "aha_ahr_staging"
 STATE = AssuranceState._meta.db_table
 SNAP = "sellers_accounthealthsnapshot"
 DEFAULT_CHUNK = 100_000
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 RejectHandler = Callable[[int, Mapping[str, Any], dict[str, list[str]]], None]
 
@@ -52,8 +54,11 @@ def _check_seller_id(value: Any) -> str | list[str]:
 def _check_date(value: Any, today: dt.date) -> dt.date | list[str]:
     if value is None or str(value).strip() == "":
         return ["This field is required."]
+    text = str(value).strip()
     try:
-        day = dt.date.fromisoformat(str(value).strip())
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         return [f"{str(value)[:40]!r} is not a date in the form YYYY-MM-DD."]
     if day > today:
@@ -67,7 +72,8 @@ def _check_score(value: Any) -> int | list[str]:
     score = None
     if isinstance(value, int) and not isinstance(value, bool):
         score = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
         score = int(value.strip())
     if score is None or not 0 <= score <= 1000:
         return [f"{str(value)[:40]!r} is not a whole number from 0 to 1000."]

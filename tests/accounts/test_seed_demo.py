@@ -57,3 +57,71 @@ def test_seed_demo_refuses_where_demo_data_is_off():
     with pytest.raises(CommandError, match="DEMO_DATA_ALLOWED"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def demo_seller_rows() -> dict:
+    from sellers.models import (
+        AccountHealthSnapshot,
+        EmergencyContact,
+        EnrollmentEvent,
+        Seller,
+        Violation,
+    )
+
+    return {
+        "sellers": sorted(Seller.objects.values_list("seller_id", flat=True)),
+        "contacts": sorted(
+            EmergencyContact.objects.values_list("seller__seller_id", "phone", "verified_at")
+        ),
+        "violations": Violation.objects.count(),
+        "snapshots": AccountHealthSnapshot.objects.count(),
+        "enrollment_events": EnrollmentEvent.objects.count(),
+        "links": sorted(Seller.users.through.objects.values_list("seller_id", "user_id")),
+    }
+
+
+def test_seed_demo_twice_duplicates_no_seller_data(mailoutbox):
+    seed()
+    first = demo_seller_rows()
+    emails = len(mailoutbox)
+    seed()
+    assert demo_seller_rows() == first
+    assert len(first["sellers"]) == 6
+    assert len(mailoutbox) == emails  # no second enrollment, no second email
+
+
+def test_demo_sellers_cover_every_situation_and_are_printed():
+    from sellers.models import Seller
+    from sellers.selectors import seller_assurance
+
+    output = seed()
+    status = {
+        seller.seller_id: seller_assurance(seller)
+        for seller in Seller.objects.select_related("store")
+    }
+    assert status["DEMO-US-001"]["enrolled"]
+    assert status["DEMO-US-001"]["days_below_threshold"] == 3
+    assert Seller.objects.get(seller_id="DEMO-US-001").users.get().username == "seller.sol"
+    soon = status["DEMO-US-002"]
+    assert soon["history_days_needed"] > 0
+    assert soon["earliest_enrollment_date"] is not None
+    assert status["DEMO-US-003"]["days_below_threshold"] > 10
+    assert any("individual account" in reason for reason in status["DEMO-US-004"]["reasons"])
+    assert status["DEMO-CA-001"]["reasons"] == [
+        "Your emergency contact number has not been verified with a code yet."
+    ]
+    assert status["DEMO-DE-001"]["reasons"] == [
+        "Account Health Assurance is not yet available in your store (DE)."
+    ]
+    assert [seller_id for seller_id, s in status.items() if s["enrolled"]] == ["DEMO-US-001"]
+    for seller_id in status:
+        assert seller_id in output
+    assert "DEMO-US-001  Sunny Side Goods    [enrolled]" in output
+
+
+def test_demo_seller_login_opens_its_portal_page(client):
+    seed()
+    assert client.login(username="seller.sol", password=settings.DEMO_PASSWORD)
+    response = client.get("/portal/", follow=True)
+    assert response.redirect_chain == [("/portal/sellers/DEMO-US-001/", 302)]
+    assert b"Sunny Side Goods" in response.content

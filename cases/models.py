@@ -1,0 +1,277 @@
+"""Cases: one critical policy issue of one seller, and its lifecycle (DESIGN.md "Cases").
+
+The lifecycle, readable from the transitions below::
+
+    opened ──contact──▶ contacted ──start_remediation──▶ in_remediation ──resolve──▶ resolved
+       │                   │                                   │
+       └──escalate──▶ escalated ◀──────────escalate────────────┘
+                         │
+                         └──reinstate (managers)──▶ contacted
+
+``status`` is protected: only these transitions change it, fired by the services in
+``cases.services`` under a row lock. Every transition leaves a ``CaseEvent``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from config.append_only import AppendOnlyModel
+from sellers.models import PolicyArea, Seller, Severity, Store
+
+
+class Specialist(models.Model):
+    """A person who works cases: whether on duty now, where they work, which stores."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="specialist"
+    )
+    on_duty = models.BooleanField(default=False)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    stores = models.ManyToManyField(Store, related_name="specialists", blank=True)
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    class Status(models.TextChoices):
+        OPENED = "opened", "Opened"
+        CONTACTED = "contacted", "Contacted"
+        IN_REMEDIATION = "in_remediation", "In remediation"
+        RESOLVED = "resolved", "Resolved"
+        ESCALATED = "escalated", "Escalated"
+
+    class EscalationReason(models.TextChoices):
+        UNREACHABLE = "unreachable", "Unreachable within the deadline"
+        NON_COOPERATION = "non_cooperation", "Seller stopped cooperating"
+        MANUAL = "manual", "Escalated by a specialist"
+
+    OPEN_STATUSES = (Status.OPENED, Status.CONTACTED, Status.IN_REMEDIATION)
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="cases")
+    policy_area = models.CharField(max_length=32, choices=PolicyArea.choices)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    summary = models.CharField(max_length=300)
+    evidence = models.TextField(blank=True)
+    upstream_id = models.CharField(
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The upstream system's id of the issue: the same issue twice is one case.",
+    )
+    assured = models.BooleanField(
+        default=False,
+        help_text="The seller was enrolled in AHA when the case opened: the 72-hour promise holds.",
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    status = FSMField(default=Status.OPENED, choices=Status.choices, protected=True, db_index=False)
+    opened_at = models.DateTimeField(default=timezone.now)
+    reach_deadline = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    contacted_at = models.DateTimeField(null=True, blank=True)
+    sla_met = models.BooleanField(null=True, blank=True, help_text="Reached before the deadline.")
+    remediation_started_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_reason = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_reason = models.CharField(
+        max_length=24, choices=EscalationReason.choices, blank=True
+    )
+    escalation_note = models.TextField(blank=True)
+    reinstated_at = models.DateTimeField(null=True, blank=True)
+    last_seller_activity_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [
+            ("reinstate_case", "Can reinstate an escalated case"),
+            ("assign_case", "Can assign cases to specialists"),
+            ("open_case", "Can open cases"),
+        ]
+        indexes = [
+            # The queues: open cases by assignee and by deadline.
+            models.Index(fields=["assigned_to", "status", "reach_deadline"], name="case_queue_idx"),
+            models.Index(fields=["status", "reach_deadline"], name="case_status_deadline_idx"),
+            models.Index(fields=["seller", "-opened_at"], name="case_seller_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk} · {self.seller.seller_id} · {self.get_policy_area_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("cases:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    # --- Conditions ------------------------------------------------------------------
+
+    def has_plan(self) -> bool:
+        """Remediation starts from an agreed plan: at least one step."""
+        return self.steps.exists()
+
+    def plan_done(self) -> bool:
+        """A case is resolved when every step of its plan is done."""
+        return not self.steps.filter(done_at__isnull=True).exists()
+
+    # --- Transitions -----------------------------------------------------------------
+    # Each takes ``by`` (the user) or ``process`` (a system process) and ``reason``;
+    # the post_transition receiver in cases/signals.py turns them into the audit event.
+
+    @transition(
+        field=status,
+        source=Status.OPENED,
+        target=Status.CONTACTED,
+        permission="accounts.use_desk",
+        custom={"label": "Record contact", "done": "contacted", "needs_reason": False},
+    )
+    def contact(self, *, by=None, reason: str = "", process: str = "", at=None) -> None:
+        self.contacted_at = at or timezone.now()
+        self.sla_met = self.reach_deadline is None or self.contacted_at <= self.reach_deadline
+        self.last_seller_activity_at = self.contacted_at
+
+    @transition(
+        field=status,
+        source=Status.CONTACTED,
+        target=Status.IN_REMEDIATION,
+        conditions=[has_plan],
+        permission="accounts.use_desk",
+        custom={
+            "label": "Start remediation",
+            "done": "moved into remediation",
+            "needs_reason": False,
+        },
+    )
+    def start_remediation(self, *, by=None, reason: str = "", process: str = "") -> None:
+        self.remediation_started_at = timezone.now()
+        self.last_seller_activity_at = self.remediation_started_at
+
+    @transition(
+        field=status,
+        source=Status.IN_REMEDIATION,
+        target=Status.RESOLVED,
+        conditions=[plan_done],
+        permission="accounts.use_desk",
+        custom={"label": "Resolve", "done": "resolved", "needs_reason": True},
+    )
+    def resolve(self, *, by=None, reason: str = "", process: str = "") -> None:
+        self.resolved_at = timezone.now()
+        self.resolution_reason = reason
+
+    @transition(
+        field=status,
+        source=[Status.OPENED, Status.CONTACTED, Status.IN_REMEDIATION],
+        target=Status.ESCALATED,
+        permission="accounts.use_desk",
+        custom={"label": "Escalate", "done": "escalated", "needs_reason": True},
+    )
+    def escalate(
+        self, *, by=None, reason: str = "", process: str = "", kind: str = EscalationReason.MANUAL
+    ) -> None:
+        self.escalated_at = timezone.now()
+        self.escalation_reason = kind
+        self.escalation_note = reason
+
+    @transition(
+        field=status,
+        source=Status.ESCALATED,
+        target=Status.CONTACTED,
+        permission="cases.reinstate_case",
+        custom={"label": "Reinstate", "done": "reinstated", "needs_reason": True},
+    )
+    def reinstate(self, *, by=None, reason: str = "", process: str = "") -> None:
+        self.reinstated_at = timezone.now()
+        self.escalation_reason = ""
+        self.escalation_note = ""
+        self.escalated_at = None
+        if self.contacted_at is None:
+            # Reinstated by a manager who reached the seller another way.
+            self.contacted_at = self.reinstated_at
+            self.sla_met = False
+
+
+class CaseEvent(AppendOnlyModel):
+    """Append-only audit trail: transitions, notes, assignments, plan changes."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", "Transition"
+        NOTE = "note", "Note"
+        ASSIGNMENT = "assignment", "Assignment"
+        STEP_ADDED = "step_added", "Plan step added"
+        STEP_DONE = "step_done", "Plan step done"
+        OPENED = "opened", "Opened"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    transition = models.CharField(max_length=32, blank=True)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_process = models.CharField(
+        max_length=64, blank=True, help_text="The system process that acted, when no person did."
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_event_case_idx")]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.TRANSITION:
+            return f"{self.transition}: {self.from_status} → {self.to_status}"
+        return self.get_kind_display()
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor_id:
+            return self.actor.get_full_name() or self.actor.username
+        return self.actor_process or "system"
+
+
+class RemediationStep(models.Model):
+    class Owner(models.TextChoices):
+        SELLER = "seller", "Seller"
+        SPECIALIST = "specialist", "Specialist"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
+    text = models.TextField()
+    owner = models.CharField(max_length=16, choices=Owner.choices)
+    due_on = models.DateField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

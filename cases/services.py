@@ -1,0 +1,267 @@
+"""Writes on cases: open, transition, assign, notes, remediation plan (DESIGN.md "Cases").
+
+Every transition runs here, inside one transaction with the case row locked
+(``select_for_update``); django-fsm's ``ConcurrentTransitionMixin`` refuses a save whose
+state moved since it was read, which also covers SQLite where the lock does nothing.
+Both refusals become one domain error, :class:`CaseConflict` (HTTP 409).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
+
+from accounts.models import User
+from cases.models import Case, CaseEvent, CaseNote, RemediationStep, Specialist
+from sellers.models import AssuranceState, Seller
+
+TRANSITIONS = ("contact", "start_remediation", "resolve", "escalate", "reinstate")
+
+
+class CaseConflict(Exception):
+    """The transition is not possible from the case's current state, or lost a race."""
+
+    def __init__(self, message: str, *, case: Case) -> None:
+        super().__init__(message)
+        self.status = case.status
+        self.allowed = [t.name for t in case.get_available_status_transitions()]
+
+
+class UnknownTransition(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    name: str
+    label: str
+    done: str
+    needs_reason: bool
+    permission: str
+
+
+def transition_spec(name: str) -> TransitionSpec:
+    if name not in TRANSITIONS:
+        raise UnknownTransition(name)
+    meta = getattr(Case, name)._django_fsm
+    first = next(iter(meta.transitions.values()))
+    return TransitionSpec(
+        name=name,
+        label=first.custom.get("label", name),
+        done=first.custom.get("done", name),
+        needs_reason=first.custom.get("needs_reason", False),
+        permission=first.permission,
+    )
+
+
+def transitions_for(case: Case, user: User) -> list[TransitionSpec]:
+    """The transitions ``user`` may fire on ``case`` now (state, conditions, permission)."""
+    return [transition_spec(t.name) for t in case.get_available_user_status_transitions(user=user)]
+
+
+def _deadline_for(opened_at: dt.datetime) -> dt.datetime:
+    return opened_at + dt.timedelta(hours=settings.AHA["REACH_DEADLINE_HOURS"])
+
+
+def specialist_pick(*, seller: Seller) -> User | None:
+    """The on-duty specialist serving the seller's store with the fewest open cases."""
+    candidate = (
+        Specialist.objects.filter(on_duty=True, stores=seller.store, user__is_active=True)
+        .annotate(
+            open_cases=Count(
+                "user__assigned_cases",
+                filter=Q(user__assigned_cases__status__in=Case.OPEN_STATUSES),
+            )
+        )
+        .order_by("open_cases", "pk")
+        .select_related("user")
+        .first()
+    )
+    return candidate.user if candidate else None
+
+
+def case_open(
+    *,
+    seller: Seller,
+    policy_area: str,
+    severity: str,
+    summary: str,
+    evidence: str = "",
+    upstream_id: str | None = None,
+    by: User | None = None,
+    process: str = "",
+) -> tuple[Case, bool]:
+    """Opens a case, or returns the existing one for the same ``upstream_id``.
+
+    A case of an enrolled seller is assured: ``reach_deadline = opened_at + 72 h``.
+    Returns ``(case, created)``.
+    """
+    if upstream_id:
+        existing = Case.objects.filter(upstream_id=upstream_id).first()
+        if existing:
+            return existing, False
+    opened_at = timezone.now()
+    assured = AssuranceState.objects.filter(seller=seller, enrolled=True).exists()
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                seller=seller,
+                policy_area=policy_area,
+                severity=severity,
+                summary=summary,
+                evidence=evidence,
+                upstream_id=upstream_id or None,
+                assured=assured,
+                opened_at=opened_at,
+                reach_deadline=_deadline_for(opened_at) if assured else None,
+                assigned_to=specialist_pick(seller=seller),
+            )
+            CaseEvent.objects.create(
+                case=case,
+                kind=CaseEvent.Kind.OPENED,
+                to_status=case.status,
+                actor=by,
+                actor_process=process if by is None else "",
+                reason=(
+                    "Assured: reach the seller by the deadline."
+                    if assured
+                    else "The seller is not enrolled in AHA: no 72-hour guarantee."
+                ),
+            )
+            if case.assigned_to_id:
+                CaseEvent.objects.create(
+                    case=case,
+                    kind=CaseEvent.Kind.ASSIGNMENT,
+                    actor_process="assignment",
+                    reason=f"Assigned to {case.assigned_to.get_username()} (on duty, least load).",
+                )
+    except IntegrityError:
+        # The same upstream issue arrived twice at once: the other request created it.
+        if upstream_id and (existing := Case.objects.filter(upstream_id=upstream_id).first()):
+            return existing, False
+        raise
+    return case, True
+
+
+def case_transition(
+    *,
+    case_id: int,
+    name: str,
+    by: User | None = None,
+    process: str = "",
+    reason: str = "",
+    **extra: object,
+) -> Case:
+    """Fires transition ``name`` on the case, as ``by`` or as a system ``process``.
+
+    Raises UnknownTransition, PermissionDenied (the person may never fire it),
+    ValidationError (a required reason is missing) or CaseConflict (not possible now).
+    """
+    spec = transition_spec(name)
+    if by is not None and not by.has_perm(spec.permission):
+        raise PermissionDenied(f"You may not {spec.label.lower()} cases.")
+    reason = (reason or "").strip()
+    if spec.needs_reason and not reason:
+        raise ValidationError({"reason": [f"Say why: {spec.label.lower()} needs a reason."]})
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        method = getattr(case, name)
+        if not can_proceed(method):
+            raise CaseConflict(_not_now(case, spec), case=case)
+        try:
+            method(by=by, process=process, reason=reason, **extra)
+            case.save()
+        except (TransitionNotAllowed, ConcurrentTransition):
+            case.refresh_from_db()
+            raise CaseConflict(
+                f"Someone else changed this case first; it is now {case.get_status_display()}.",
+                case=case,
+            ) from None
+    return case
+
+
+def _not_now(case: Case, spec: TransitionSpec) -> str:
+    if spec.name == "start_remediation" and case.status == Case.Status.CONTACTED:
+        return "Add at least one plan step before starting remediation."
+    if spec.name == "resolve" and case.status == Case.Status.IN_REMEDIATION:
+        return "Every plan step must be done before the case is resolved."
+    return f"This case is {case.get_status_display().lower()}: it cannot be {spec.done} now."
+
+
+def case_assign(*, case_id: int, to: User | None, by: User) -> Case:
+    """Managers reassign work; the change is an event."""
+    if not by.has_perm("cases.assign_case"):
+        raise PermissionDenied("Only managers assign cases.")
+    if to is not None and not Specialist.objects.filter(user=to).exists():
+        raise ValidationError({"assigned_to": [f"{to.get_username()} is not a specialist."]})
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        if case.assigned_to_id == (to.pk if to else None):
+            return case
+        case.assigned_to = to
+        case.save(update_fields=["assigned_to", "updated_at"])
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.ASSIGNMENT,
+            actor=by,
+            reason=f"Assigned to {to.get_username()}." if to else "Unassigned.",
+        )
+    return case
+
+
+def case_add_note(*, case_id: int, by: User, text: str) -> CaseNote:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": ["Write something in the note."]})
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        note = CaseNote.objects.create(case=case, author=by, text=text)
+        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.NOTE, actor=by, reason=text)
+    return note
+
+
+def remediation_step_add(
+    *, case_id: int, by: User, text: str, owner: str, due_on: dt.date
+) -> RemediationStep:
+    """Adds a step to the plan the seller sees; closed cases take no new steps."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        if not case.is_open:
+            raise CaseConflict(
+                f"A {case.get_status_display().lower()} case takes no new plan steps.", case=case
+            )
+        step = RemediationStep(
+            case=case, text=text.strip(), owner=owner, due_on=due_on, created_by=by
+        )
+        step.full_clean()
+        step.save()
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.STEP_ADDED,
+            actor=by,
+            reason=f"{step.get_owner_display()}: {step.text} (due {step.due_on:%d %b %Y})",
+        )
+    return step
+
+
+def remediation_step_complete(*, step_id: int, by: User) -> RemediationStep:
+    """Marks a step done; a done step owned by the seller counts as seller activity."""
+    with transaction.atomic():
+        step = RemediationStep.objects.select_related("case").get(pk=step_id)
+        case = Case.objects.select_for_update().get(pk=step.case_id)
+        if step.done_at is not None:
+            return step
+        now = timezone.now()
+        step.done_at = now
+        step.save(update_fields=["done_at"])
+        if step.owner == RemediationStep.Owner.SELLER:
+            Case.objects.filter(pk=case.pk).update(last_seller_activity_at=now)
+        CaseEvent.objects.create(
+            case=case, kind=CaseEvent.Kind.STEP_DONE, actor=by, reason=f"Done: {step.text}"
+        )
+    return step
