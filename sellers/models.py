@@ -260,7 +260,9 @@ class AssuranceState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["evaluated_on"]), models.Index(fields=["enrolled"])]
+        # No index on evaluated_on: every evaluation rewrites it, and an index on it would
+        # make each of those updates touch every index (no HOT updates on PostgreSQL).
+        indexes = [models.Index(fields=["enrolled"])]
 
     def __str__(self) -> str:
         return f"Assurance of {self.seller_id}"

@@ -28,6 +28,9 @@ def fill(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> N
             with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            # Fresh temporary tables have no statistics: without them the planner
+            # guesses a few thousand rows and picks the wrong joins.
+            cursor.execute(f"ANALYZE {table}")
         else:
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(
@@ -46,3 +49,12 @@ def fetchall(sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or {})
         return cursor.fetchall()
+
+
+def tune_transaction() -> None:
+    """Per-transaction settings for bulk statements (PostgreSQL).
+
+    JIT compilation costs more than it saves on these short set-based statements.
+    """
+    if connection.vendor == "postgresql":
+        execute("SET LOCAL jit = off")

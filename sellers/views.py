@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from cases.selectors import seller_cases
 from sellers.charts import ahr_chart
 from sellers.forms import EmergencyContactForm
 from sellers.models import Seller
@@ -67,6 +68,7 @@ class SellerPortalMixin(PermissionRequiredMixin):
             "chart": chart,
             "form": form,
             "reach_hours": settings.AHA["REACH_DEADLINE_HOURS"],
+            "cases": seller_cases(seller),
             "own_seller": seller.users.filter(pk=self.request.user.pk).exists(),
             # A login may speak for several sellers; /portal/ opens the first of them.
             "other_sellers": Seller.objects.filter(users=self.request.user)
@@ -77,7 +79,8 @@ class SellerPortalMixin(PermissionRequiredMixin):
 
 
 class AccountHealthView(SellerPortalMixin, View):
-    """AHR and its band, the six-month chart, violations, programme status and path."""
+    """AHR and its band, the six-month chart, violations, programme status and path, and
+    the seller's cases with their remediation plans (read-only)."""
 
     def get(self, request: HttpRequest, seller_id: str) -> HttpResponse:
         return self.render_page(self.get_seller(), EmergencyContactForm())

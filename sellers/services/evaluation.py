@@ -53,6 +53,7 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
     The caller holds the transaction and has filled the affected table.
     """
     assert transaction.get_connection().in_atomic_block
+    staging.tune_transaction()
     window_start = rules.window_start(day)
     params = {
         "day": day,
@@ -68,6 +69,13 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
                 eligible, enrolled, updated_at)
             SELECT a.seller_id, '', 0, FALSE, FALSE, FALSE, CURRENT_TIMESTAMP FROM {AFFECTED} a
             WHERE NOT EXISTS (SELECT 1 FROM {STATE} x WHERE x.seller_id = a.seller_id)""",
+    )
+    # Already at D (before the statements below move others there): values ingested
+    # since only move first/latest; their counts were adjusted at ingest.
+    staging.execute(
+        f"""UPDATE {STATE} SET {_REFRESH_FIRST_LATEST}
+            WHERE {_IN_AFFECTED} AND evaluated_on = %(day)s""",
+        params,
     )
     # Never counted, counted under other rules, or asked about an earlier day: count anew.
     staging.execute(
@@ -109,14 +117,7 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
                 "drop_to": min(evaluated_on, window_start - dt.timedelta(days=1)),
             },
         )
-    # Already at D: values ingested since only move first/latest (counts were adjusted).
-    staging.execute(
-        f"""UPDATE {STATE} SET {_REFRESH_FIRST_LATEST}
-            WHERE {_IN_AFFECTED} AND evaluated_on = %(day)s""",
-        params,
-    )
-    contact_valid = f"""EXISTS (SELECT 1 FROM {CONTACT} c WHERE c.seller_id = {STATE}.seller_id
-                        AND c.verified_at IS NOT NULL AND c.callable)"""
+    contact_valid = "COALESCE(c.verified_at IS NOT NULL AND c.callable, FALSE)"
     # In an UPDATE every expression reads the row as it was: the grace period counts
     # from the old contact_invalid_since, or from today when the contact just failed.
     staging.execute(
@@ -136,9 +137,10 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
                     ELSE {STATE}.warned_contact_on END,
                 warned_days_below_on = CASE WHEN {STATE}.days_below_threshold < %(warn)s
                     THEN NULL ELSE {STATE}.warned_days_below_on END
-            FROM sellers_seller seller, sellers_store store
-            WHERE seller.id = {STATE}.seller_id AND store.id = seller.store_id
-              AND {_IN_AFFECTED}""",
+            FROM sellers_seller seller
+                JOIN sellers_store store ON store.id = seller.store_id
+                LEFT JOIN {CONTACT} c ON c.seller_id = seller.id
+            WHERE seller.id = {STATE}.seller_id AND {_IN_AFFECTED}""",
         params,
     )
     rows = staging.fetchall(

@@ -155,6 +155,7 @@ def _ingest_chunk(
         ),
         affected_sellers_table(),
     ):
+        staging.tune_transaction()
         staging.fill(
             STAGING,
             ["row_no", "seller_key", "date", "score"],
@@ -195,10 +196,15 @@ def _adjust_counts_for_corrections(rules: Rules) -> None:
     New days (after ``evaluated_on``) are counted when the window moves; this is only
     for corrections and late values, so it is skipped when none are staged.
     """
-    bounds = staging.fetchall(
-        f"SELECT (SELECT MIN(date) FROM {STAGING}), (SELECT MAX(evaluated_on) FROM {STATE})"
-    )[0]
-    if bounds[0] is None or bounds[1] is None or bounds[0] > bounds[1]:
+    # Only the states of the staged sellers matter, and usually none is counted past
+    # the staged days (a new day arrives after the last evaluation).
+    late = staging.fetchall(
+        f"""SELECT 1 FROM {STAGING} st
+            JOIN sellers_seller s ON s.seller_id = st.seller_key
+            JOIN {STATE} x ON x.seller_id = s.id
+            WHERE st.date <= x.evaluated_on LIMIT 1"""
+    )
+    if not late:
         return
     staging.execute(
         f"""UPDATE {STATE} SET days_below_threshold = days_below_threshold + d.delta
