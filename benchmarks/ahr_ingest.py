@@ -26,23 +26,27 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
-import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import (
+    StatementRecorder,
+    Timer,
+    create_database,
+    database_urls,
+    django_setup,
+    drop_database,
+    file_hashes,
+    log,
+    server_settings,
+)
 
-POSTGRES_SCHEMES = ("postgres", "postgresql")
 SNAP = "sellers_accounthealthsnapshot"
 STATE = "sellers_assurancestate"
 COPY_TABLE = "bench_copy_target"
@@ -62,10 +66,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         ELSE 300 + abs(hashint8(seller * 100003 + (day - DATE '2000-01-01'))::bigint) % 700
     END)::smallint
 $$"""
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -101,130 +101,6 @@ def parse_args() -> argparse.Namespace:
     if args.sellers < 1 or args.history_days < 1:
         parser.error("--sellers and --history-days must be at least 1")
     return args
-
-
-def database_urls(given: str | None) -> tuple[str, str, str]:
-    """(maintenance URL, benchmark URL, benchmark database name), or exit with a message."""
-    raw = given or os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(raw)
-    if parts.scheme not in POSTGRES_SCHEMES or not parts.netloc:
-        sys.exit(
-            "ahr_ingest.py needs PostgreSQL: set DATABASE_URL or pass --database-url, e.g. "
-            "postgres://postgres@127.0.0.1:55432/postgres (got "
-            f"{raw.split('@')[-1]!r})"
-        )
-    maintenance_db = parts.path.strip("/") or "postgres"
-    name = f"aha_bench_{os.getpid()}"
-    maintenance = urlunsplit((parts.scheme, parts.netloc, f"/{maintenance_db}", parts.query, ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-    return maintenance, bench, name
-
-
-def libpq_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
-
-
-def create_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(libpq_url(maintenance_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(libpq_url(maintenance_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class Timer:
-    """Named wall-clock phases, in seconds."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def phase(self, name: str):
-        timer = self
-
-        class _Phase:
-            def __enter__(self) -> None:
-                self.start = time.perf_counter()
-                log(f"{name}...")
-
-            def __exit__(self, *exc: object) -> None:
-                timer.seconds[name] = time.perf_counter() - self.start
-                log(f"{name}: {timer.seconds[name]:.2f} s")
-
-        return _Phase()
-
-
-def sql_one_line(sql: str, width: int = 120) -> str:
-    return " ".join(sql.split())[:width]
-
-
-class StatementRecorder:
-    """A Django execute_wrapper: times every statement, tagged with the current phase."""
-
-    def __init__(self, *, explain: bool) -> None:
-        self.explain = explain
-        self.phase = "ingest"
-        self.records: list[tuple[str, str, float]] = []
-        self.plans: list[dict[str, Any]] = []
-
-    def __call__(self, execute, sql, params, many, context):
-        verb = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
-        if self.explain and not many and verb in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
-            return self._explained(execute, sql, params, many, context, verb=verb)
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.records.append((self.phase, sql, time.perf_counter() - start))
-
-    def _explained(self, execute, sql, params, many, context, *, verb):
-        # DML runs once, under EXPLAIN ANALYZE (callers of these ignore the rowcount);
-        # a SELECT is explained, then run again for its rows.
-        start = time.perf_counter()
-        execute(f"EXPLAIN (ANALYZE, BUFFERS, WAL) {sql}", params, many, context)
-        plan = [line for (line,) in context["cursor"].fetchall()]
-        seconds = time.perf_counter() - start
-        self.plans.append({"phase": self.phase, "statement": sql_one_line(sql), "plan": plan})
-        if verb != "SELECT":
-            self.records.append((self.phase, sql, seconds))
-            return None
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.records.append((self.phase, sql, time.perf_counter() - start))
-
-    def by_statement(self, top: int) -> list[dict[str, Any]]:
-        totals: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for phase, sql, seconds in self.records:
-            totals[(phase, sql_one_line(sql))].append(seconds)
-        rows = [
-            {
-                "phase": phase,
-                "sql": text,
-                "seconds": round(sum(times), 4),
-                "calls": len(times),
-            }
-            for (phase, text), times in totals.items()
-        ]
-        rows.sort(key=lambda row: row["seconds"], reverse=True)
-        return rows[:top]
-
-    def by_phase(self) -> dict[str, dict[str, float]]:
-        phases: dict[str, dict[str, float]] = defaultdict(lambda: {"seconds": 0.0, "calls": 0})
-        for phase, _sql, seconds in self.records:
-            phases[phase]["seconds"] += seconds
-            phases[phase]["calls"] += 1
-        return {
-            name: {"seconds": round(v["seconds"], 4), "calls": v["calls"]}
-            for name, v in phases.items()
-        }
 
 
 def seed(*, sellers: int, history_days: int, today: dt.date, layout: str) -> dict[str, Any]:
@@ -544,36 +420,21 @@ def time_copy(path: Path, repeats: int) -> list[float]:
 
 def code_fingerprint() -> dict[str, str]:
     """Short hashes of the files on the measured path: the code changes between runs."""
-    files = (
-        "sellers/importing.py",
-        "sellers/staging.py",
-        "sellers/services/feed.py",
-        "sellers/services/evaluation.py",
-        "sellers/services/assurance.py",
-        "sellers/models.py",
+    return file_hashes(
+        (
+            "sellers/importing.py",
+            "sellers/staging.py",
+            "sellers/services/feed.py",
+            "sellers/services/evaluation.py",
+            "sellers/services/assurance.py",
+            "sellers/models.py",
+        )
     )
-    return {name: hashlib.sha256((ROOT / name).read_bytes()).hexdigest()[:12] for name in files}
-
-
-def server_settings() -> dict[str, str]:
-    from django.db import connection
-
-    names = ("server_version", "shared_buffers", "work_mem", "synchronous_commit", "fsync")
-    with connection.cursor() as cursor:
-        result = {}
-        for name in names:
-            cursor.execute(f"SHOW {name}")
-            result[name] = cursor.fetchone()[0]
-    return result
 
 
 def main() -> None:
     args = parse_args()
-    maintenance_url, bench_url, name = database_urls(args.database_url)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ["DATABASE_URL"] = bench_url
-    # DEBUG keeps every query in memory and wraps cursors: not what production runs.
-    os.environ.setdefault("DEBUG", "false")
+    maintenance_url, bench_url, name = database_urls(args.database_url, script="ahr_ingest.py")
 
     timer = Timer()
     create_database(maintenance_url, name)
@@ -581,9 +442,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="aha_bench_"))
     csv_path = workdir / "ahr_today.csv"
     try:
-        import django
-
-        django.setup()
+        django_setup(bench_url)
         from django.core.management import call_command
         from django.db import connections
         from django.utils import timezone

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from cases.models import Case, CaseEvent
 from cases.selectors import case_queue, cases_visible_to
 from cases.services import TRANSITIONS, CaseConflict, UnknownTransition, case_open, case_transition
@@ -142,7 +143,10 @@ class CaseCollection(APIView):
         if seller_id := request.query_params.get("seller_id"):
             cases = cases.filter(seller__seller_id=seller_id)
         if assigned_to := request.query_params.get("assigned_to"):
-            cases = cases.filter(assigned_to__username=assigned_to)
+            # By id, not through a join on username: the (assigned_to, deadline) index
+            # then serves the order too.
+            user_id = User.objects.filter(username=assigned_to).values_list("pk", flat=True).first()
+            cases = cases.filter(assigned_to_id=user_id)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(cases, request, view=self)
         return paginator.get_paginated_response(CaseOut(page, many=True).data)

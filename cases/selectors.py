@@ -37,7 +37,9 @@ def case_queue(
     now = now or timezone.now()
     if cases is None:
         cases = Case.objects.select_related("seller__store", "assigned_to")
-    cases = cases.filter(status__in=status or list(Case.OPEN_STATUSES))
+    status = status or list(Case.OPEN_STATUSES)
+    if set(status) != set(Case.Status.values):
+        cases = cases.filter(status__in=status)
     if user is not None:
         cases = cases.filter(assigned_to=user)
     if store:
@@ -51,3 +53,10 @@ def case_queue(
     elif overdue is False:
         cases = cases.exclude(reach_deadline__lt=now, status=Case.Status.OPENED)
     return cases.order_by(F("reach_deadline").asc(nulls_last=True), "opened_at", "pk")
+
+
+def seller_cases(seller) -> QuerySet[Case]:
+    """A seller's cases, newest first, each with its remediation plan (the portal)."""
+    return (
+        Case.objects.filter(seller=seller).prefetch_related("steps").order_by("-opened_at", "-pk")
+    )

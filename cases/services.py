@@ -21,6 +21,9 @@ from cases.models import Case, CaseEvent, CaseNote, RemediationStep, Specialist
 from sellers.models import AssuranceState, Seller
 
 TRANSITIONS = ("contact", "start_remediation", "resolve", "escalate", "reinstate")
+# A system process (the sweep, a connected call) acts for the desk: it may fire what a
+# specialist may, never a decision kept for a permission of its own (reinstate: managers).
+PROCESS_PERMISSION = "accounts.use_desk"
 
 
 class CaseConflict(Exception):
@@ -159,29 +162,37 @@ def case_transition(
 ) -> Case:
     """Fires transition ``name`` on the case, as ``by`` or as a system ``process``.
 
-    Raises UnknownTransition, PermissionDenied (the person may never fire it),
-    ValidationError (a required reason is missing) or CaseConflict (not possible now).
+    Raises UnknownTransition, PermissionDenied (the person, or a system process, may never
+    fire it), ValidationError (a required reason is missing) or CaseConflict (not possible
+    now).
     """
     spec = transition_spec(name)
     if by is not None and not by.has_perm(spec.permission):
         raise PermissionDenied(f"You may not {spec.label.lower()} cases.")
+    if by is None and spec.permission != PROCESS_PERMISSION:
+        raise PermissionDenied(f"A system process may not {spec.label.lower()} cases.")
     reason = (reason or "").strip()
+    if "\x00" in reason:
+        # PostgreSQL text cannot hold NUL: refuse it as bad input, not a server error.
+        raise ValidationError({"reason": ["Null characters are not allowed."]})
     if spec.needs_reason and not reason:
         raise ValidationError({"reason": [f"Say why: {spec.label.lower()} needs a reason."]})
-    with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
-        method = getattr(case, name)
-        if not can_proceed(method):
-            raise CaseConflict(_not_now(case, spec), case=case)
-        try:
+    try:
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=case_id)
+            method = getattr(case, name)
+            if not can_proceed(method):
+                raise CaseConflict(_not_now(case, spec), case=case)
             method(by=by, process=process, reason=reason, **extra)
             case.save()
-        except (TransitionNotAllowed, ConcurrentTransition):
-            case.refresh_from_db()
-            raise CaseConflict(
-                f"Someone else changed this case first; it is now {case.get_status_display()}.",
-                case=case,
-            ) from None
+    except (TransitionNotAllowed, ConcurrentTransition):
+        # Read the winner's state after the rollback: the failed save left the atomic
+        # block unusable for queries.
+        case = Case.objects.get(pk=case_id)
+        raise CaseConflict(
+            f"Someone else changed this case first; it is now {case.get_status_display()}.",
+            case=case,
+        ) from None
     return case
 
 
@@ -252,8 +263,10 @@ def remediation_step_add(
 def remediation_step_complete(*, step_id: int, by: User) -> RemediationStep:
     """Marks a step done; a done step owned by the seller counts as seller activity."""
     with transaction.atomic():
-        step = RemediationStep.objects.select_related("case").get(pk=step_id)
-        case = Case.objects.select_for_update().get(pk=step.case_id)
+        case_id = RemediationStep.objects.values_list("case_id", flat=True).get(pk=step_id)
+        case = Case.objects.select_for_update().get(pk=case_id)
+        # Read the step under the case's lock: two clicks at once count once.
+        step = RemediationStep.objects.get(pk=step_id)
         if step.done_at is not None:
             return step
         now = timezone.now()

@@ -28,15 +28,13 @@ def fill(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> N
             with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            # Fresh temporary tables have no statistics: without them the planner
-            # guesses a few thousand rows and picks the wrong joins.
-            cursor.execute(f"ANALYZE {table}")
         else:
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
                 list(rows),
             )
+    analyze(table)
 
 
 def execute(sql: str, params: dict[str, Any] | None = None) -> int:
@@ -58,3 +56,10 @@ def tune_transaction() -> None:
     """
     if connection.vendor == "postgresql":
         execute("SET LOCAL jit = off")
+
+
+def analyze(table: str) -> None:
+    """Fresh temporary tables have no statistics: without them PostgreSQL's planner
+    guesses a few thousand rows and picks the wrong joins."""
+    if connection.vendor == "postgresql":
+        execute(f"ANALYZE {table}")

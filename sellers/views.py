@@ -79,8 +79,7 @@ class SellerPortalMixin(PermissionRequiredMixin):
 
 
 class AccountHealthView(SellerPortalMixin, View):
-    """AHR and its band, the six-month chart, violations, programme status and path, and
-    the seller's cases with their remediation plans (read-only)."""
+    """AHR, chart, violations, programme status and path, and the seller's cases (read-only)."""
 
     def get(self, request: HttpRequest, seller_id: str) -> HttpResponse:
         return self.render_page(self.get_seller(), EmergencyContactForm())

@@ -137,10 +137,11 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
                     ELSE {STATE}.warned_contact_on END,
                 warned_days_below_on = CASE WHEN {STATE}.days_below_threshold < %(warn)s
                     THEN NULL ELSE {STATE}.warned_days_below_on END
-            FROM sellers_seller seller
+            FROM {AFFECTED} a
+                JOIN sellers_seller seller ON seller.id = a.seller_id
                 JOIN sellers_store store ON store.id = seller.store_id
-                LEFT JOIN {CONTACT} c ON c.seller_id = seller.id
-            WHERE seller.id = {STATE}.seller_id AND {_IN_AFFECTED}""",
+                LEFT JOIN {CONTACT} c ON c.seller_id = a.seller_id
+            WHERE {STATE}.seller_id = a.seller_id""",
         params,
     )
     rows = staging.fetchall(

@@ -186,6 +186,7 @@ def _ingest_chunk(
                 SELECT DISTINCT s.id FROM {STAGING} st
                 JOIN sellers_seller s ON s.seller_id = st.seller_key"""
         )
+        staging.analyze(AFFECTED)
         changes = evaluate_affected(day=today, rules=rules)
         apply_changes(changes, day=today, rules=rules, totals=summary.enrollment)
 
