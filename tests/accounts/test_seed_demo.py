@@ -125,3 +125,19 @@ def test_demo_seller_login_opens_its_portal_page(client):
     response = client.get("/portal/", follow=True)
     assert response.redirect_chain == [("/portal/sellers/DEMO-US-001/", 302)]
     assert b"Sunny Side Goods" in response.content
+
+
+def test_seed_demo_puts_cases_on_the_desk_once(client):
+    seed()
+    seed()
+    from cases.models import Case, CaseEvent
+
+    assert Case.objects.count() == 4
+    assert set(Case.objects.values_list("status", flat=True)) == {
+        "opened",
+        "contacted",
+        "in_remediation",
+    }
+    assert CaseEvent.objects.filter(kind="opened").count() == 4
+    assert client.login(username="specialist.ana", password=settings.DEMO_PASSWORD)
+    assert b"DEMO-US-001" in client.get("/desk/").content

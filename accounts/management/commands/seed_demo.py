@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import seed_users
+from cases.demo import seed_cases
 from config.celery import app as celery_app
 from sellers.demo import seed_sellers
 from sellers.models import AssuranceState
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         with tasks_inline(), redirect_stdout(sys.stderr), transaction.atomic():
             users = seed_users()
             sellers = seed_sellers()
+            cases = seed_cases()
         self.stdout.write(self.style.SUCCESS("Demo data is in place. Demo logins:"))
         width = max(len(login.username) for login, _ in users)
         for login, _user in users:
@@ -58,3 +60,10 @@ class Command(BaseCommand):
             if demo.logins:
                 line += f"  login: {', '.join(demo.logins)}"
             self.stdout.write(line)
+        self.stdout.write("Demo cases (on the desk at /desk/):")
+        for case in cases:
+            assured = "72 h promise" if case.assured else "no 72-hour guarantee"
+            self.stdout.write(
+                f"  #{case.pk:<4} {case.seller.seller_id}  {case.get_status_display():<15} "
+                f"{case.get_severity_display():<9} {assured}  → {case.assigned_to or 'team queue'}"
+            )
