@@ -244,7 +244,8 @@ def remediation_step_add(
         case = Case.objects.select_for_update().get(pk=case_id)
         if not case.is_open:
             raise CaseConflict(
-                f"A {case.get_status_display().lower()} case takes no new plan steps.", case=case
+                f"This case is {case.get_status_display().lower()}: it takes no new plan steps.",
+                case=case,
             )
         step = RemediationStep(
             case=case, text=text.strip(), owner=owner, due_on=due_on, created_by=by
@@ -269,6 +270,10 @@ def remediation_step_complete(*, step_id: int, by: User) -> RemediationStep:
         step = RemediationStep.objects.get(pk=step_id)
         if step.done_at is not None:
             return step
+        if not case.is_open:
+            raise CaseConflict(
+                f"This case is {case.get_status_display().lower()}: its plan is closed.", case=case
+            )
         now = timezone.now()
         step.done_at = now
         step.save(update_fields=["done_at"])

@@ -281,7 +281,11 @@ class StepDoneView(CaseMixin, View):
         case = self.get_case()
         step = get_object_or_404(RemediationStep, pk=step_id, case=case)
         already_done = step.done_at is not None
-        remediation_step_complete(step_id=step.pk, by=request.user)
+        try:
+            remediation_step_complete(step_id=step.pk, by=request.user)
+        except CaseConflict as conflict:
+            messages.error(request, str(conflict))
+            return self.back(case, "plan")
         if already_done:
             messages.info(request, f"“{step.text}” was already done.")
         else:

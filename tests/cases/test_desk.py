@@ -615,7 +615,7 @@ def test_a_closed_case_takes_no_new_steps(desk, specialist):
         follow=True,
     )
     [refusal] = messages_of(response)
-    assert refusal.endswith("escalated case takes no new plan steps.")
+    assert refusal.endswith("escalated: it takes no new plan steps.")
     assert not RemediationStep.objects.exists()
 
 
@@ -727,3 +727,25 @@ def test_new_case_for_a_seller_not_enrolled_warns_of_no_guarantee(desk):
 def test_new_case_page_is_not_for_sellers(client):
     client.force_login(UserFactory(role=Role.SELLER))
     assert client.get("/desk/cases/new/").status_code == 403
+
+
+def test_a_closed_case_plan_cannot_be_ticked_off(client):
+    from cases.models import RemediationStep
+    from cases.services import case_open, case_transition, remediation_step_add
+
+    specialist = SpecialistFactory().user
+    case, _ = case_open(
+        seller=SellerFactory(), policy_area="counterfeit", severity="high", summary="x"
+    )
+    step = remediation_step_add(
+        case_id=case.pk,
+        by=specialist,
+        text="Remove listing",
+        owner="seller",
+        due_on=dt.date(2030, 1, 1),
+    )
+    case_transition(case_id=case.pk, name="escalate", by=specialist, reason="no reply")
+    client.force_login(specialist)
+    response = client.post(f"/desk/cases/{case.pk}/steps/{step.pk}/done/", follow=True)
+    assert "its plan is closed" in response.content.decode()
+    assert RemediationStep.objects.get(pk=step.pk).done_at is None
