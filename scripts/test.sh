@@ -34,6 +34,8 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
   --dir "$work" --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log"
 export AHA_TEST_REDIS_URL="redis://127.0.0.1:${redis_port}/0"
+# Repeatable property tests: the same examples on every run (see tests/conftest.py).
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 
 run_pytest() {
   local label=$1; shift

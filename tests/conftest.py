@@ -15,12 +15,18 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 from django.db import connections
 
 from config.celery import app as celery_app
 from config.local_redis import redis_server_binary
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# `make test` (and so CI) loads "ci": examples are derived from each test's name, so a run is
+# repeatable. Plain pytest explores new examples each run.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def _answers(url: str) -> bool:
