@@ -17,6 +17,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from phonenumber_field.modelfields import PhoneNumberField
 
 from config.append_only import AppendOnlyModel
 from sellers.models import PolicyArea, Seller, Severity, Store
@@ -29,6 +30,9 @@ class Specialist(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="specialist"
     )
     on_duty = models.BooleanField(default=False)
+    phone = PhoneNumberField(
+        blank=True, help_text="Where a seller's answered call is connected (E.164)."
+    )
     time_zone = models.CharField(max_length=64, default="UTC")
     stores = models.ManyToManyField(Store, related_name="specialists", blank=True)
 
@@ -90,6 +94,13 @@ class Case(ConcurrentTransitionMixin, models.Model):
     escalation_note = models.TextField(blank=True)
     reinstated_at = models.DateTimeField(null=True, blank=True)
     last_seller_activity_at = models.DateTimeField(null=True, blank=True)
+    # Timers (cases.outreach, acted on by the sweep in cases.timers): when the case next
+    # needs the sweep, and how far its outreach has gone.
+    next_action_at = models.DateTimeField(null=True, blank=True)
+    outreach_started_at = models.DateTimeField(null=True, blank=True)
+    call_rounds = models.PositiveSmallIntegerField(default=0)
+    deadline_warnings = models.PositiveSmallIntegerField(default=0)
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -120,6 +131,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 fields=["reach_deadline", "opened_at", "id"], name="case_deadline_order_idx"
             ),
             models.Index(fields=["seller", "-opened_at"], name="case_seller_idx"),
+            # The sweep reads only the cases with a timer set, earliest first.
+            models.Index(
+                fields=["next_action_at"],
+                condition=models.Q(next_action_at__isnull=False),
+                name="case_next_action_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +245,8 @@ class CaseEvent(AppendOnlyModel):
         STEP_ADDED = "step_added", "Plan step added"
         STEP_DONE = "step_done", "Plan step done"
         OPENED = "opened", "Opened"
+        WARNING = "warning", "Warning"
+        OUTREACH = "outreach", "Outreach"
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -18,6 +18,8 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from accounts.models import User
 from cases.models import Case, CaseEvent, CaseNote, RemediationStep, Specialist
+from cases.outreach import next_action_for
+from notifications.queue import enqueue_on_commit
 from sellers.models import AssuranceState, Seller
 
 TRANSITIONS = ("contact", "start_remediation", "resolve", "escalate", "reinstate")
@@ -123,6 +125,8 @@ def case_open(
                 opened_at=opened_at,
                 reach_deadline=_deadline_for(opened_at) if assured else None,
                 assigned_to=specialist_pick(seller=seller),
+                # Outreach starts at once: the sweep of this case runs after commit.
+                next_action_at=opened_at,
             )
             CaseEvent.objects.create(
                 case=case,
@@ -136,6 +140,9 @@ def case_open(
                     else "The seller is not enrolled in AHA: no 72-hour guarantee."
                 ),
             )
+            from cases.tasks import sweep_case_task
+
+            enqueue_on_commit(sweep_case_task, case.pk)
             if case.assigned_to_id:
                 CaseEvent.objects.create(
                     case=case,
@@ -158,9 +165,14 @@ def case_transition(
     by: User | None = None,
     process: str = "",
     reason: str = "",
+    only_from: str | None = None,
     **extra: object,
 ) -> Case:
     """Fires transition ``name`` on the case, as ``by`` or as a system ``process``.
+
+    ``only_from`` refuses the transition unless the case is in that state when locked
+    (the sweep escalates as unreachable only a case still opened). The case's timer is
+    set again from its new state.
 
     Raises UnknownTransition, PermissionDenied (the person, or a system process, may never
     fire it), ValidationError (a required reason is missing) or CaseConflict (not possible
@@ -181,9 +193,12 @@ def case_transition(
         with transaction.atomic():
             case = Case.objects.select_for_update().get(pk=case_id)
             method = getattr(case, name)
+            if only_from is not None and case.status != only_from:
+                raise CaseConflict(_not_now(case, spec), case=case)
             if not can_proceed(method):
                 raise CaseConflict(_not_now(case, spec), case=case)
             method(by=by, process=process, reason=reason, **extra)
+            case.next_action_at = next_action_for(case, timezone.now())
             case.save()
     except (TransitionNotAllowed, ConcurrentTransition):
         # Read the winner's state after the rollback: the failed save left the atomic

@@ -8,6 +8,7 @@ and stop instead of a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -146,6 +147,26 @@ class Env:
             if not re.fullmatch(r"\+[1-9]\d{6,14}", raw):
                 raise ValueError("must be a phone number in E.164 form, such as +15005550006")
             return raw
+
+        return self._parse(name, default, parse)
+
+    def time_range(self, name: str, default: Any = REQUIRED) -> Any:
+        """``"21:00-08:00"`` as ``(time(21), time(8))``; ``off`` or ``none`` as ``None``."""
+
+        def parse(raw: str) -> tuple[dt.time, dt.time] | None:
+            if raw.lower() in {"off", "none"}:
+                return None
+            match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", raw)
+            if not match:
+                raise ValueError("must be HH:MM-HH:MM, such as 21:00-08:00, or off")
+            h1, m1, h2, m2 = (int(part) for part in match.groups())
+            try:
+                start, end = dt.time(h1, m1), dt.time(h2, m2)
+            except ValueError:
+                raise ValueError("has an hour or minute out of range") from None
+            if start == end:
+                raise ValueError("must start and end at different times")
+            return start, end
 
         return self._parse(name, default, parse)
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("desk/", include("cases.urls")),
     path("portal/", include("sellers.urls")),
     path("reports/", include("reports.urls")),
+    path("webhooks/twilio/", include("notifications.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -5,6 +5,7 @@ Everything that varies between machines comes from the environment through
 the ``AHA`` block at the end.
 """
 
+import datetime as dt
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -156,6 +157,21 @@ if any(_twilio.values()):
             raise ConfigError(_name, f"is required when {others} is set")
     if not (TWILIO_ACCOUNT_SID.startswith("AC") and len(TWILIO_ACCOUNT_SID) == 34):
         raise ConfigError("TWILIO_ACCOUNT_SID", "must be 34 characters starting with AC")
+# Twilio Verify service for emergency-contact codes (VA...); needed with Twilio only.
+TWILIO_VERIFY_SERVICE_SID = env.str("TWILIO_VERIFY_SERVICE_SID", "")
+if TWILIO_ACCOUNT_SID and not TWILIO_VERIFY_SERVICE_SID.startswith("VA"):
+    from config.env import ConfigError
+
+    raise ConfigError("TWILIO_VERIFY_SERVICE_SID", "is required with Twilio and starts with VA")
+# Where the SDK sends its requests; only tests change it (a local stand-in for Twilio).
+TWILIO_API_BASE_URL = env.url("TWILIO_API_BASE_URL", "", schemes=("http", "https")).rstrip("/")
+TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=10, minimum=1)
+# The number a connected call is bridged to when the assigned specialist has no phone.
+AHA_DESK_PHONE = env.e164("AHA_DESK_PHONE", "")
+# "twilio" or "console"; by default Twilio when its credentials are set.
+NOTIFICATIONS_CHANNELS = env.str(
+    "NOTIFICATIONS_CHANNELS", "twilio" if TWILIO_ACCOUNT_SID else "console"
+)
 
 # --- Redis and Celery --------------------------------------------------------------
 REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss"))
@@ -190,6 +206,11 @@ CELERY_BEAT_SCHEDULE = {
     "sellers.tasks.send_pending_enrollment_emails": {
         "task": "sellers.tasks.send_pending_enrollment_emails",
         "schedule": crontab(minute="*/5"),
+    },
+    # The timers: calls, warnings and escalations that are due, and deliveries to retry.
+    "cases.tasks.sweep_due_cases": {
+        "task": "cases.tasks.sweep_due_cases",
+        "schedule": float(env.int("AHA_SWEEP_INTERVAL_SECONDS", default=60, minimum=1)),
     },
 }
 
@@ -262,4 +283,26 @@ AHA = {
     "AHR_API_MAX_ROWS": 10_000,
     # The promise: reach the seller within this many hours of a case opening.
     "REACH_DEADLINE_HOURS": 72,
+    # Outreach ("Outreach and timers"): the first call at once, then these retries,
+    # counted in hours from the opening, until the seller is reached.
+    "RETRY_AFTER_HOURS": (4, 24, 48, 66),
+    # Automated calls and texts wait outside these local hours of the seller (start, end);
+    # AHA_QUIET_HOURS="" switches them off. The deadline counts on regardless.
+    "QUIET_HOURS": env.time_range("AHA_QUIET_HOURS", (dt.time(21), dt.time(8))),
+    # Warn the assigned specialist and the managers when this little time is left.
+    "WARN_HOURS_LEFT": (24, 6),
+    # In remediation: no seller activity for this many days gives a warning, and this
+    # many days more after the warning, escalation for non-cooperation.
+    "INACTIVITY_WARN_DAYS": 14,
+    "INACTIVITY_GRACE_DAYS": 7,
+    # Deliveries that fail for a passing reason (Twilio 5xx, SMTP timeouts) are tried this
+    # many times in all, waiting 1, 2, 4... minutes between tries, then recorded as failed.
+    "DELIVERY_MAX_TRIES": 4,
+    # The sweep locks and acts on this many due cases per transaction.
+    "SWEEP_BATCH_SIZE": 50,
+    # Emergency-contact codes: wrong codes allowed before a lock-out, its length, and how
+    # many codes may be sent an hour.
+    "VERIFY_MAX_WRONG_CODES": 5,
+    "VERIFY_LOCKOUT_MINUTES": 30,
+    "VERIFY_MAX_SENDS_PER_HOUR": 5,
 }

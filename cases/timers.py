@@ -1,0 +1,280 @@
+"""The sweep: acts on every case whose timer is due (DESIGN.md "Outreach and timers").
+
+Timers are the indexed column ``Case.next_action_at``; ``cases.outreach.plan`` says
+what is due and when the case is next due. Beat runs ``sweep_due_cases`` every minute
+(also ``manage.py sweep_due_cases``); an opened case is swept at once after commit.
+
+Acting once, whatever runs at the same time:
+
+- On PostgreSQL each batch locks its rows with ``FOR UPDATE SKIP LOCKED``: parallel
+  sweeps take different cases.
+- On every database the sweep then claims each case with a conditional update on the
+  ``next_action_at`` it read; a sweep that lost the race updates nothing and leaves the
+  case (SQLite has no row locks).
+- The claim, the attempts it decides, the warning events and an escalation commit
+  together. Attempts are delivered after commit by their own tasks; a crash before
+  commit undoes it all and the next sweep does it again, a crash after leaves pending
+  attempts that the sweep re-queues.
+- Escalation goes through ``case_transition`` with ``only_from``: a case contacted a
+  moment earlier is never escalated as unreachable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from cases.models import Case, CaseEvent
+from cases.outreach import Due, OutreachRules, plan, state_of
+from notifications.models import ContactAttempt
+from notifications.services import attempt_create, requeue_due_attempts
+
+logger = logging.getLogger(__name__)
+
+PROCESS = "deadline sweep"
+
+
+@dataclass
+class SweepReport:
+    cases: int = 0
+    calls: int = 0
+    texts: int = 0
+    emails: int = 0
+    warnings: int = 0
+    escalated: int = 0
+    skipped: int = 0
+    requeued: int = 0
+    errors: int = 0
+    batches: int = 0
+    by_action: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "by_action"}
+
+
+def sweep_due_cases(
+    *, now: dt.datetime | None = None, batch_size: int | None = None, max_batches: int = 10_000
+) -> SweepReport:
+    """Acts on every case due at ``now``, in batches of ``batch_size`` (one transaction each)."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    batch_size = batch_size or settings.AHA["SWEEP_BATCH_SIZE"]
+    rules = OutreachRules.from_settings()
+    report = SweepReport()
+    seen: set[int] = set()
+    while report.batches < max_batches:
+        try:
+            with transaction.atomic():
+                batch = list(
+                    Case.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("seller__store", "assigned_to")
+                    .filter(next_action_at__lte=now)
+                    .exclude(pk__in=seen)
+                    .order_by("next_action_at", "pk")[:batch_size]
+                )
+                for case in batch:
+                    seen.add(case.pk)
+                    _act_safely(case, now, rules, report)
+        except DatabaseError:
+            # SQLite refuses a second writer ("database is locked"): the batch is undone
+            # and the next sweep takes it.
+            logger.warning("Sweep batch rolled back; the next sweep retries it.", exc_info=True)
+            report.errors += 1
+            break
+        report.batches += 1
+        if len(batch) < batch_size:
+            break
+    report.requeued = requeue_due_attempts(now=now)
+    if report.cases or report.requeued or report.errors:
+        logger.info("Sweep: %s", report.as_dict())
+    return report
+
+
+def sweep_case(case_id: int, *, now: dt.datetime | None = None) -> SweepReport:
+    """Sweeps one case now (used right after a case opens)."""
+    now = now or timezone.now()
+    report = SweepReport()
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("seller__store", "assigned_to")
+            .filter(pk=case_id, next_action_at__lte=now)
+            .first()
+        )
+        if case is not None:
+            _act_safely(case, now, OutreachRules.from_settings(), report)
+    return report
+
+
+def _act_safely(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport) -> None:
+    try:
+        with transaction.atomic():
+            _act(case, now, rules, report)
+    except Exception:
+        # One broken case must not stop the sweep: look again in five minutes.
+        logger.exception("Sweep could not act on case %s", case.pk)
+        report.errors += 1
+        Case.objects.filter(pk=case.pk).update(next_action_at=now + dt.timedelta(minutes=5))
+
+
+def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport) -> None:
+    due = plan(state_of(case), now, rules)
+    changes = {
+        "next_action_at": due.next_at,
+        "call_rounds": due.call_rounds,
+        "deadline_warnings": due.deadline_warnings,
+    }
+    if due.opening_email:
+        changes["outreach_started_at"] = now
+    if due.inactivity_warning:
+        changes["inactivity_warned_at"] = now
+    claimed = Case.objects.filter(pk=case.pk, next_action_at=case.next_action_at).update(**changes)
+    if not claimed:
+        report.skipped += 1
+        return
+    report.cases += 1
+    if due.opening_email:
+        _email_seller(case, ContactAttempt.Purpose.OUTREACH, now, report)
+    if due.call:
+        _call_seller(case, now, report, with_text=case.call_rounds == 0)
+    if due.warning_hours_left:
+        _warn_desk(case, due, now, report)
+    if due.inactivity_warning:
+        _email_seller(case, ContactAttempt.Purpose.INACTIVITY_WARNING, now, report)
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.WARNING,
+            actor_process=PROCESS,
+            reason=(
+                f"No seller activity for {rules.inactivity_warn_days} days: the seller was "
+                f"warned; escalation after {rules.inactivity_grace_days} more days."
+            ),
+            created_at=now,
+        )
+        report.warnings += 1
+    if due.escalate:
+        _escalate(case, due.escalate, now, report)
+
+
+def _email_seller(case: Case, purpose: str, now: dt.datetime, report: SweepReport) -> None:
+    language = case.seller.store.language
+    recipients = case.seller.notification_emails()
+    for address in recipients:
+        attempt_create(
+            case=case,
+            channel=ContactAttempt.Channel.EMAIL,
+            purpose=purpose,
+            destination=address,
+            language=language,
+            now=now,
+        )
+        report.emails += 1
+    if not recipients:
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.OUTREACH,
+            actor_process=PROCESS,
+            reason="No email address on file for the seller: email skipped.",
+            created_at=now,
+        )
+
+
+def _call_seller(case: Case, now: dt.datetime, report: SweepReport, *, with_text: bool) -> None:
+    contact = getattr(case.seller, "emergency_contact", None)
+    if contact is None or not contact.callable:
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.OUTREACH,
+            actor_process=PROCESS,
+            reason="No callable emergency contact number: the call was skipped.",
+            created_at=now,
+        )
+        return
+    language = case.seller.store.language
+    attempt_create(
+        case=case,
+        channel=ContactAttempt.Channel.CALL,
+        purpose=ContactAttempt.Purpose.OUTREACH,
+        destination=str(contact.phone),
+        language=language,
+        now=now,
+    )
+    report.calls += 1
+    if with_text and contact.can_receive_sms:
+        attempt_create(
+            case=case,
+            channel=ContactAttempt.Channel.SMS,
+            purpose=ContactAttempt.Purpose.OUTREACH,
+            destination=str(contact.phone),
+            language=language,
+            now=now,
+        )
+        report.texts += 1
+    if case.first_attempt_at is None:
+        Case.objects.filter(pk=case.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
+
+
+def _warn_desk(case: Case, due: Due, now: dt.datetime, report: SweepReport) -> None:
+    """Warns the assigned specialist and the managers that the deadline is near."""
+    User = get_user_model()  # noqa: N806
+    recipients = set(
+        User.objects.filter(groups__name="managers", is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if case.assigned_to_id and case.assigned_to.email:
+        recipients.add(case.assigned_to.email)
+    for address in sorted(recipients):
+        attempt_create(
+            case=case,
+            channel=ContactAttempt.Channel.EMAIL,
+            purpose=ContactAttempt.Purpose.DEADLINE_WARNING,
+            destination=address,
+            now=now,
+        )
+        report.emails += 1
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.WARNING,
+        actor_process=PROCESS,
+        reason=f"{due.warning_hours_left} hours left to reach the seller: the desk was warned.",
+        created_at=now,
+    )
+    report.warnings += 1
+
+
+ESCALATIONS = {
+    "unreachable": (
+        Case.Status.OPENED,
+        "The 72-hour deadline passed without reaching the seller.",
+    ),
+    "non_cooperation": (
+        Case.Status.IN_REMEDIATION,
+        "No seller activity on the remediation plan after a warning.",
+    ),
+}
+
+
+def _escalate(case: Case, kind: str, now: dt.datetime, report: SweepReport) -> None:
+    from cases.services import CaseConflict, case_transition
+
+    only_from, reason = ESCALATIONS[kind]
+    try:
+        case_transition(
+            case_id=case.pk,
+            name="escalate",
+            process=PROCESS,
+            reason=reason,
+            kind=kind,
+            only_from=only_from,
+        )
+    except CaseConflict:
+        report.skipped += 1
+        return
+    report.escalated += 1
