@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from django.conf import settings
-from hypothesis import settings as hypothesis_settings
 from django.db import connections
+from hypothesis import settings as hypothesis_settings
 
 from config.celery import app as celery_app
 from config.local_redis import redis_server_binary
