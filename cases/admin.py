@@ -6,6 +6,7 @@ from django_fsm.admin import FSMAdminMixin
 
 from cases.models import Case, CaseEvent, CaseNote, RemediationStep, Specialist
 from cases.services import CaseConflict, case_transition
+from notifications.models import ContactAttempt
 
 
 class ReasonForm(forms.Form):
@@ -25,6 +26,32 @@ class CaseEventInline(admin.TabularInline):
         "actor",
         "actor_process",
         "reason",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["created_at", "id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ContactAttemptInline(admin.TabularInline):
+    """Calls, texts and emails: a record of what was sent, never edited by hand."""
+
+    model = ContactAttempt
+    fields = [
+        "created_at",
+        "channel",
+        "purpose",
+        "destination",
+        "status",
+        "outcome",
+        "tries",
+        "error",
     ]
     readonly_fields = fields
     extra = 0
@@ -73,7 +100,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["seller"]
     date_hierarchy = "opened_at"
     show_full_result_count = False
-    inlines = [RemediationStepInline, CaseEventInline]
+    inlines = [RemediationStepInline, ContactAttemptInline, CaseEventInline]
     readonly_fields = [
         "status",
         "assured",
@@ -90,6 +117,11 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
         "escalation_note",
         "reinstated_at",
         "last_seller_activity_at",
+        "next_action_at",
+        "outreach_started_at",
+        "call_rounds",
+        "deadline_warnings",
+        "inactivity_warned_at",
     ]
 
     def get_fsm_label(self, transition) -> str:

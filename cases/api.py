@@ -18,6 +18,7 @@ from accounts.models import User
 from cases.models import Case, CaseEvent
 from cases.selectors import case_queue, cases_visible_to
 from cases.services import TRANSITIONS, CaseConflict, UnknownTransition, case_open, case_transition
+from notifications.models import ContactAttempt
 from sellers.models import PolicyArea, Seller, Severity
 
 
@@ -43,6 +44,35 @@ class CaseEventOut(serializers.ModelSerializer):
             "reason",
             "created_at",
         ]
+
+
+class ContactAttemptOut(serializers.ModelSerializer):
+    class Meta:
+        model = ContactAttempt
+        fields = [
+            "id",
+            "channel",
+            "purpose",
+            "destination",
+            "provider_id",
+            "status",
+            "outcome",
+            "answered_by",
+            "history",
+            "error",
+            "tries",
+            "created_at",
+            "sent_at",
+            "connected_at",
+        ]
+
+
+def attempts_visible_to(user: User, case: Case):
+    """Staff see every attempt; a seller sees those addressed to the seller."""
+    attempts = case.attempts.all()
+    if user.has_perm("accounts.use_desk"):
+        return attempts
+    return attempts.exclude(purpose=ContactAttempt.Purpose.DEADLINE_WARNING)
 
 
 class CaseOut(serializers.ModelSerializer):
@@ -75,6 +105,8 @@ class CaseOut(serializers.ModelSerializer):
             "resolution_reason",
             "escalated_at",
             "escalation_reason",
+            "next_action_at",
+            "call_rounds",
         ]
 
 
@@ -189,6 +221,17 @@ class CaseEvents(APIView):
     def get(self, request: Request, case_id: int) -> Response:
         case = get_object_or_404(cases_visible_to(request.user), pk=case_id)
         return Response(CaseEventOut(case.events.select_related("actor"), many=True).data)
+
+
+class CaseAttempts(APIView):
+    @extend_schema(
+        responses=ContactAttemptOut(many=True),
+        summary="Calls, texts and emails sent about a case, with their status history.",
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        case = get_object_or_404(cases_visible_to(request.user), pk=case_id)
+        attempts = attempts_visible_to(request.user, case)
+        return Response(ContactAttemptOut(attempts, many=True).data)
 
 
 class CaseTransition(APIView):

@@ -35,6 +35,7 @@ from cases.services import (
     transition_spec,
     transitions_for,
 )
+from notifications.models import ContactAttempt
 from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY
 from sellers.selectors import seller_assurance
 
@@ -138,7 +139,42 @@ def timeline(case: Case) -> list[dict]:
                 "reason": event.reason,
             }
         )
+    for attempt in case.attempts.all():
+        rows.append(attempt_row(attempt))
+    rows.sort(key=lambda row: row["at"])
     return rows
+
+
+ATTEMPT_TITLES = {
+    ContactAttempt.Purpose.OUTREACH: "{channel} to the seller",
+    ContactAttempt.Purpose.DEADLINE_WARNING: "Deadline warning {channel}",
+    ContactAttempt.Purpose.INACTIVITY_WARNING: "Inactivity warning {channel}",
+}
+
+
+def attempt_row(attempt: ContactAttempt) -> dict:
+    """A contact attempt on the timeline: where it went, how far it got, each step's time."""
+    channel = attempt.get_channel_display()
+    title = ATTEMPT_TITLES[attempt.purpose].format(
+        channel=channel if attempt.purpose == ContactAttempt.Purpose.OUTREACH else channel.lower()
+    )
+    steps = " → ".join(
+        f"{entry['status']} {entry['at'][11:16]}" for entry in attempt.history if "status" in entry
+    )
+    reason = f"{attempt.destination} · {steps}"
+    if attempt.error:
+        reason += f"\nLast error: {attempt.error}"
+    return {
+        "kind": "attempt",
+        "title": title,
+        "actor": "outreach",
+        "at": attempt.created_at,
+        "from_status": "",
+        "to_status": "",
+        "status": attempt.get_status_display(),
+        "outcome": attempt.get_outcome_display() if attempt.outcome else "",
+        "reason": reason,
+    }
 
 
 def render_case(

@@ -18,6 +18,11 @@ urlpatterns = [
     path("cases/<int:case_id>/", cases_api.CaseDetail.as_view(), name="api-case"),
     path("cases/<int:case_id>/events/", cases_api.CaseEvents.as_view(), name="api-case-events"),
     path(
+        "cases/<int:case_id>/attempts/",
+        cases_api.CaseAttempts.as_view(),
+        name="api-case-attempts",
+    ),
+    path(
         "cases/<int:case_id>/transitions/<str:name>/",
         cases_api.CaseTransition.as_view(),
         name="api-case-transition",

@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
+# Twilio error codes that a retry does not help, whatever their HTTP status.
+NOT_RETRIED = {60202, 60203}
+
+
 class ChannelError(Exception):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
@@ -107,14 +111,21 @@ class TwilioChannels:
         self.from_number = settings.TWILIO_FROM_NUMBER
 
     def _run(self, what: str, request):
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import (
+            TwilioException,
+            TwilioRestException,
+            TwilioServiceException,
+        )
 
         try:
             return request()
-        except TwilioRestException as exc:
-            transient = exc.status >= 500 or exc.status == 429
+        except (TwilioRestException, TwilioServiceException) as exc:
+            # Busy or broken at Twilio: try later. Verify's "too many attempts" (60202,
+            # 60203) comes as 429 too, but waiting minutes will not lift it.
+            transient = (exc.status >= 500 or exc.status == 429) and exc.code not in NOT_RETRIED
+            detail = getattr(exc, "msg", "") or getattr(exc, "detail", None) or exc.title
             raise ChannelError(
-                f"Twilio refused the {what}: HTTP {exc.status}, code {exc.code}: {exc.msg}",
+                f"Twilio refused the {what}: HTTP {exc.status}, code {exc.code}: {detail}",
                 transient=transient,
             ) from None
         except TwilioException as exc:  # connection errors, timeouts

@@ -234,6 +234,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "status" field with different choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "ContactAttemptStatusEnum": "notifications.models.ContactAttempt.Status",
+    },
 }
 
 # --- Health check ------------------------------------------------------------------
@@ -258,6 +263,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The SDK logs every request's headers at INFO; its errors reach us as exceptions.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }
 
