@@ -6,11 +6,13 @@ from sellers.models import (
     AssuranceState,
     EmergencyContact,
     EnrollmentEvent,
+    PhoneVerification,
     Seller,
     Store,
     Violation,
 )
 from sellers.services import assurance_evaluate
+from sellers.services.verification import masked
 
 
 class ReadOnlyAdminMixin:
@@ -143,3 +145,40 @@ class EnrollmentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["seller__seller_id", "seller__name"]
     list_select_related = ["seller"]
     date_hierarchy = "created_at"
+
+
+@admin.register(PhoneVerification)
+class PhoneVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Codes sent to emergency contact numbers and the tries at them (support's view)."""
+
+    list_display = [
+        "seller",
+        "sent_at",
+        "channel",
+        "masked_phone",
+        "wrong_attempts",
+        "locked_until",
+        "verified_at",
+        "requested_by",
+    ]
+    list_filter = ["channel", "seller__store"]
+    search_fields = ["seller__seller_id"]
+    list_select_related = ["seller", "requested_by"]
+    date_hierarchy = "sent_at"
+    show_full_result_count = False
+    fields = [
+        "seller",
+        "phone",
+        "channel",
+        "verification_sid",
+        "sent_at",
+        "wrong_attempts",
+        "locked_until",
+        "verified_at",
+        "requested_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Number")
+    def masked_phone(self, verification: PhoneVerification) -> str:
+        return masked(verification.phone)

@@ -4,7 +4,7 @@ import phonenumbers
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
-from sellers.models import CALLABLE_NUMBER_TYPES
+from sellers.models import CALLABLE_NUMBER_TYPES, PhoneVerification
 
 
 class EmergencyContactForm(forms.Form):
@@ -28,3 +28,33 @@ class EmergencyContactForm(forms.Form):
                 code="not_callable",
             )
         return phone
+
+
+class VerificationSendForm(forms.Form):
+    """Which way the one-time code should go: a text or a voice call."""
+
+    channel = forms.ChoiceField(
+        choices=PhoneVerification.Channel.choices,
+        error_messages={
+            "required": "Choose a text message (SMS) or a voice call.",
+            "invalid_choice": "Choose a text message (SMS) or a voice call.",
+        },
+    )
+
+
+class VerificationCheckForm(forms.Form):
+    """The code the seller received; its format and rightness are the service's to judge."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        help_text="The 6-digit code from the text or the call.",
+        error_messages={"required": "Enter the 6-digit code we sent you."},
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "size": 8,
+            }
+        ),
+    )

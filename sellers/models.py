@@ -132,6 +132,7 @@ class EmergencyContact(models.Model):
         VOICE = "voice", "Code given by voice call"
         UPSTREAM = "upstream", "Verified by the marketplace"
         STAFF = "staff", "Verified by staff"
+        CODE = "code", "Code entered on the portal"
 
     seller = models.OneToOneField(
         Seller, on_delete=models.CASCADE, related_name="emergency_contact"
@@ -296,3 +297,43 @@ class EnrollmentEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.seller_id} on {self.effective_on}"
+
+
+class PhoneVerification(models.Model):
+    """One one-time code sent to a seller's emergency contact number, and the tries at it.
+
+    The code itself is never stored: the channel (Twilio Verify, or the console adapter)
+    keeps it and answers whether a code is right. Rules: ``sellers.services.verification``.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        CALL = "call", "Voice call"
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="phone_verifications")
+    phone = PhoneNumberField(help_text="The number the code went to.")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    verification_sid = models.CharField(
+        "verification id",
+        max_length=64,
+        blank=True,
+        help_text="The channel's id of the code; empty while the code is being sent.",
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    wrong_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(
+        null=True, blank=True, help_text="Too many wrong codes: no codes sent or checked until."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        # "Codes sent to this seller in the last hour" and "this seller's latest code".
+        indexes = [models.Index(fields=["seller", "-sent_at"])]
+
+    def __str__(self) -> str:
+        sent = f"{self.sent_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_channel_display()} code for seller {self.seller_id} at {sent}"

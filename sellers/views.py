@@ -1,27 +1,42 @@
 """The seller portal (``/portal/``): account health, programme status, emergency contact.
 
+The contact is verified on the same page: the seller asks for a one-time code by text or
+call (``contact/code/``) and enters it (``contact/verify/``); the rules and their messages
+are ``sellers.services.verification``'s.
+
 Only logins with ``accounts.use_portal`` get in (anonymous visitors are sent to sign
 in, other roles get the 403 page). A seller login sees only the sellers linked to it:
 any other seller's address answers 404, so a seller id cannot even be probed. A
 superuser may open any seller's page to see what the seller sees (support).
 """
 
+import datetime as dt
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from cases.selectors import seller_cases
 from sellers.charts import ahr_chart
-from sellers.forms import EmergencyContactForm
-from sellers.models import Seller
+from sellers.forms import EmergencyContactForm, VerificationCheckForm, VerificationSendForm
+from sellers.models import PhoneVerification, Seller
 from sellers.selectors import portal_sellers, seller_for_portal_user, seller_health_page
 from sellers.services import emergency_contact_set
+from sellers.services.verification import (
+    Limits,
+    masked,
+    verification_check,
+    verification_send,
+    verification_status,
+)
 
 
 class PortalView(PermissionRequiredMixin, TemplateView):
@@ -54,8 +69,16 @@ class SellerPortalMixin(PermissionRequiredMixin):
             portal_sellers(self.request.user), seller_id=self.kwargs["seller_id"]
         )
 
-    def render_page(self, seller: Seller, form: EmergencyContactForm) -> HttpResponse:
+    def render_page(
+        self,
+        seller: Seller,
+        form: EmergencyContactForm,
+        *,
+        send_form: VerificationSendForm | None = None,
+        check_form: VerificationCheckForm | None = None,
+    ) -> HttpResponse:
         page = seller_health_page(seller, day=timezone.localdate())
+        verification = verification_status(seller)
         assurance = page["assurance"]
         chart = ahr_chart(
             page["series"],
@@ -67,6 +90,12 @@ class SellerPortalMixin(PermissionRequiredMixin):
             **page,
             "chart": chart,
             "form": form,
+            "send_form": VerificationSendForm() if send_form is None else send_form,
+            "check_form": VerificationCheckForm() if check_form is None else check_form,
+            "verification": verification,
+            # The code box shows while a code can be entered, and to show why one was refused.
+            "show_code_form": verification.needed
+            and (verification.code_pending or check_form is not None),
             "reach_hours": settings.AHA["REACH_DEADLINE_HOURS"],
             "cases": seller_cases(seller),
             "own_seller": seller.users.filter(pk=self.request.user.pk).exists(),
@@ -117,3 +146,67 @@ class EmergencyContactView(SellerPortalMixin, View):
                     )
                 return redirect("sellers:account_health", seller_id=seller.seller_id)
         return self.render_page(seller, form)
+
+
+def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Puts a service's field-named errors on the form; fields it lacks go to the top."""
+    for field, field_messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_messages)
+
+
+def _verify_block(seller: Seller) -> str:
+    return f"{reverse('sellers:account_health', args=[seller.seller_id])}#verify-contact"
+
+
+class VerificationCodeSendView(SellerPortalMixin, View):
+    """Sends a one-time code to the emergency contact number by SMS or voice call."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, seller_id: str) -> HttpResponse:
+        seller = self.get_seller()
+        form = VerificationSendForm(request.POST)
+        if form.is_valid():
+            try:
+                verification = verification_send(
+                    seller=seller, by=request.user, channel=form.cleaned_data["channel"]
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                minutes = Limits.current().code_valid_for // dt.timedelta(minutes=1)
+                if verification.channel == PhoneVerification.Channel.SMS:
+                    sent = f"We have texted a code to {masked(verification.phone)}."
+                else:
+                    sent = f"We are calling {masked(verification.phone)} to read you a code."
+                messages.success(request, f"{sent} Enter it below within {minutes} minutes.")
+                return redirect(_verify_block(seller))
+        return self.render_page(seller, EmergencyContactForm(), send_form=form)
+
+
+class VerificationCodeCheckView(SellerPortalMixin, View):
+    """Checks the code the seller entered; a right one verifies the number."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, seller_id: str) -> HttpResponse:
+        seller = self.get_seller()
+        form = VerificationCheckForm(request.POST)
+        if form.is_valid():
+            try:
+                contact = verification_check(
+                    seller=seller, by=request.user, code=form.cleaned_data["code"]
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+                # A refused code is typed again from scratch, not edited.
+                form.data = form.data.copy()
+                form.data["code"] = ""
+            else:
+                messages.success(
+                    request,
+                    f"Your emergency contact number {contact.phone.as_international} is "
+                    "verified. It now counts for Account Health Assurance.",
+                )
+                return redirect(_verify_block(seller))
+        return self.render_page(seller, EmergencyContactForm(), check_form=form)

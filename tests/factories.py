@@ -118,3 +118,22 @@ class CaseFactory(factory.django.DjangoModelFactory):
     severity = "critical"
     summary = factory.Faker("sentence", nb_words=6)
     upstream_id = factory.Sequence(lambda n: f"UP-{n:07d}")
+
+
+class UnverifiedContactFactory(EmergencyContactFactory):
+    """A callable number on file that has not been verified yet."""
+
+    verified_at = None
+    verified_by = ""
+
+
+class PhoneVerificationFactory(factory.django.DjangoModelFactory):
+    """A code sent by SMS to the seller's number; use sellers.services.verification to send."""
+
+    class Meta:
+        model = "sellers.PhoneVerification"
+
+    seller = factory.SubFactory(SellerFactory)
+    phone = "+14155550101"
+    channel = "sms"
+    verification_sid = factory.Sequence(lambda n: f"VE{n:032x}")

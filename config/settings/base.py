@@ -312,4 +312,6 @@ AHA = {
     "VERIFY_MAX_WRONG_CODES": 5,
     "VERIFY_LOCKOUT_MINUTES": 30,
     "VERIFY_MAX_SENDS_PER_HOUR": 5,
+    # A code is good for this long (Twilio Verify's default).
+    "VERIFY_CODE_VALID_MINUTES": 10,
 }
