@@ -94,7 +94,10 @@ def test_specialist_works_a_case_from_the_queue_to_resolution(browser_page):
     assert page.get_by_test_id("case-status").inner_text() == "Resolved"
     assert page.get_by_role("button", name="Escalate").count() == 0
 
-    events = page.get_by_test_id("timeline").locator("li")
+    # Outreach started when the case opened: its email is on the timeline among the events.
+    attempts = page.get_by_test_id("timeline").locator("li.event-attempt")
+    assert "Email to the seller" in attempts.all_inner_texts()[0]
+    events = page.get_by_test_id("timeline").locator("li:not(.event-attempt)")
     titles = [events.nth(n).locator(".event-title").inner_text() for n in range(events.count())]
     assert titles == [
         "Opened",
