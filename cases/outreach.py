@@ -67,8 +67,12 @@ def outside_quiet_hours(moment: dt.datetime, time_zone: str, rules: OutreachRule
     day = local.date()
     if start > end and local.time() >= start:
         day += dt.timedelta(days=1)  # the quiet night runs past midnight
-    # Built from the wall clock, so a DST change overnight still gives 08:00 local.
+    # Built from the wall clock, so a DST change overnight still gives 08:00 local. When
+    # the clocks go back, the end of the window comes twice; a moment in the repeated hour
+    # waits for the second one (the first is already past).
     morning = dt.datetime.combine(day, end, tzinfo=zone)
+    if morning.astimezone(dt.UTC) < moment:
+        morning = morning.replace(fold=1)
     return morning.astimezone(dt.UTC)
 
 

@@ -191,7 +191,12 @@ def case_transition(
         raise ValidationError({"reason": [f"Say why: {spec.label.lower()} needs a reason."]})
     try:
         with transaction.atomic():
-            case = Case.objects.select_for_update().get(pk=case_id)
+            # The store's time zone sets the case's next timer after the transition.
+            case = (
+                Case.objects.select_for_update(of=("self",))
+                .select_related("seller__store")
+                .get(pk=case_id)
+            )
             method = getattr(case, name)
             if only_from is not None and case.status != only_from:
                 raise CaseConflict(_not_now(case, spec), case=case)

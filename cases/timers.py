@@ -67,20 +67,20 @@ def sweep_due_cases(
     batch_size = batch_size or settings.AHA["SWEEP_BATCH_SIZE"]
     rules = OutreachRules.from_settings()
     report = SweepReport()
-    seen: set[int] = set()
+    # A case acted on leaves the due set (its timer moves past now, or to none); only a
+    # case this sweep could not claim might still look due, so only those are excluded.
+    passed: set[int] = set()
     while report.batches < max_batches:
         try:
             with transaction.atomic():
                 batch = list(
-                    Case.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("seller__store", "assigned_to")
-                    .filter(next_action_at__lte=now)
-                    .exclude(pk__in=seen)
+                    _due_cases(now)
+                    .exclude(pk__in=passed)
                     .order_by("next_action_at", "pk")[:batch_size]
                 )
                 for case in batch:
-                    seen.add(case.pk)
-                    _act_safely(case, now, rules, report)
+                    if not _act_safely(case, now, rules, report):
+                        passed.add(case.pk)
         except DatabaseError:
             # SQLite refuses a second writer ("database is locked"): the batch is undone
             # and the next sweep takes it.
@@ -96,34 +96,39 @@ def sweep_due_cases(
     return report
 
 
+def _due_cases(now: dt.datetime):
+    return (
+        Case.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("seller__store", "seller__emergency_contact", "assigned_to")
+        .filter(next_action_at__lte=now)
+    )
+
+
 def sweep_case(case_id: int, *, now: dt.datetime | None = None) -> SweepReport:
     """Sweeps one case now (used right after a case opens)."""
     now = now or timezone.now()
     report = SweepReport()
     with transaction.atomic():
-        case = (
-            Case.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("seller__store", "assigned_to")
-            .filter(pk=case_id, next_action_at__lte=now)
-            .first()
-        )
+        case = _due_cases(now).filter(pk=case_id).first()
         if case is not None:
             _act_safely(case, now, OutreachRules.from_settings(), report)
     return report
 
 
-def _act_safely(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport) -> None:
+def _act_safely(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport) -> bool:
+    """Acts on one case; False when it was not this sweep's to act on, or failed."""
     try:
         with transaction.atomic():
-            _act(case, now, rules, report)
+            return _act(case, now, rules, report)
     except Exception:
         # One broken case must not stop the sweep: look again in five minutes.
         logger.exception("Sweep could not act on case %s", case.pk)
         report.errors += 1
         Case.objects.filter(pk=case.pk).update(next_action_at=now + dt.timedelta(minutes=5))
+        return False
 
 
-def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport) -> None:
+def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport) -> bool:
     due = plan(state_of(case), now, rules)
     changes = {
         "next_action_at": due.next_at,
@@ -137,7 +142,7 @@ def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport
     claimed = Case.objects.filter(pk=case.pk, next_action_at=case.next_action_at).update(**changes)
     if not claimed:
         report.skipped += 1
-        return
+        return False
     report.cases += 1
     if due.opening_email:
         _email_seller(case, ContactAttempt.Purpose.OUTREACH, now, report)
@@ -160,6 +165,7 @@ def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport
         report.warnings += 1
     if due.escalate:
         _escalate(case, due.escalate, now, report)
+    return True
 
 
 def _email_seller(case: Case, purpose: str, now: dt.datetime, report: SweepReport) -> None:

@@ -42,6 +42,11 @@ STALE_CLAIM = dt.timedelta(minutes=5)
 REQUEUE_AFTER = dt.timedelta(minutes=2)
 
 
+def _stamp(moment: dt.datetime) -> str:
+    """History times in UTC, so that sorting the strings sorts the moments."""
+    return moment.astimezone(dt.UTC).isoformat()
+
+
 def public_url(name: str, *args: object) -> str:
     return settings.PUBLIC_BASE_URL + reverse(name, args=args)
 
@@ -66,7 +71,7 @@ def attempt_create(
         next_try_at=now,
         enqueued_at=now,
         created_at=now,
-        history=[{"status": Status.PENDING, "at": now.isoformat()}],
+        history=[{"status": Status.PENDING, "at": _stamp(now)}],
     )
     from notifications.tasks import deliver_attempt
 
@@ -93,6 +98,16 @@ def attempt_deliver(attempt_id: int, *, now: dt.datetime | None = None) -> Conta
             attempt,
             f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
             transient=transient,
+            now=timezone.now(),
+        )
+    except smtplib.SMTPRecipientsRefused as exc:
+        # The server refused the address: a 5xx such as "no such mailbox" is final, a 4xx
+        # asks to try later, as for any other SMTP reply.
+        replies = list(exc.recipients.values())
+        return _failed_try(
+            attempt,
+            "; ".join(f"SMTP {code}: {error!r}" for code, error in replies) or str(exc),
+            transient=all(400 <= code < 500 for code, _ in replies),
             now=timezone.now(),
         )
     except (smtplib.SMTPException, OSError) as exc:
@@ -141,7 +156,7 @@ def _failed_try(
     attempt: ContactAttempt, error: str, *, transient: bool, now: dt.datetime
 ) -> ContactAttempt:
     error = mask_contacts(error)
-    entry = {"status": "error", "at": now.isoformat(), "error": error, "try": attempt.tries}
+    entry = {"status": "error", "at": _stamp(now), "error": error, "try": attempt.tries}
     if transient and attempt.tries < settings.AHA["DELIVERY_MAX_TRIES"]:
         wait = dt.timedelta(minutes=2 ** (attempt.tries - 1))
         ContactAttempt.objects.filter(pk=attempt.pk, status=Status.SENDING).update(
@@ -191,7 +206,7 @@ def attempt_record_status(
         attempt = ContactAttempt.objects.select_for_update().get(pk=attempt_id)
         changed = False
         if not any(entry.get("status") == status for entry in attempt.history):
-            entry = {"status": status, "at": at.isoformat(), "source": source}
+            entry = {"status": status, "at": _stamp(at), "source": source}
             attempt.history = sorted([*attempt.history, entry], key=lambda e: e["at"])
             changed = True
         rank = ContactAttempt.RANK.get(status)
@@ -247,7 +262,7 @@ def attempt_connected(*, attempt_id: int, at: dt.datetime | None = None) -> Cont
             attempt.history = sorted(
                 [
                     *attempt.history,
-                    {"status": "connected", "at": at.isoformat(), "source": "callback"},
+                    {"status": "connected", "at": _stamp(at), "source": "callback"},
                 ],
                 key=lambda e: e["at"],
             )
