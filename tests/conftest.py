@@ -5,12 +5,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 import redis
@@ -118,16 +120,53 @@ def broker(url: str) -> Iterator[None]:
         _use_broker(previous)
 
 
-class WorkerProcess:
-    """A real `celery worker` process with the test settings, on a given broker."""
+def _celery_environment(broker_url: str, extra: dict[str, str] | None) -> dict[str, str]:
+    environment = dict(os.environ)
+    if environment.pop("PYTHONDONTWRITEBYTECODE", None):
+        # `make test` writes no bytecode into the tree; without any, each process compiles
+        # Django, DRF and the project again (seconds each). Cache it outside the tree.
+        environment["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "aha-pycache")
+    return {
+        **environment,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "AHA_TEST_REDIS_URL": broker_url,
+        # Tasks a worker sends (deliveries after a sweep) go to the broker, and beat sends
+        # its tasks instead of running them in its own process.
+        "AHA_TEST_EAGER": "0",
+        **(extra or {}),
+    }
 
-    def __init__(self, broker_url: str, log: Path) -> None:
+
+def database_url() -> str:
+    """The URL of the database this test uses (the test database), for other processes."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise RuntimeError("other processes share the test database on PostgreSQL only")
+    user = quote(database.get("USER") or "", safe="")
+    password = quote(database.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = database.get("HOST") or "127.0.0.1"
+    port = f":{database['PORT']}" if database.get("PORT") else ""
+    return f"postgres://{credentials}{host}{port}/{quote(database['NAME'], safe='')}"
+
+
+class WorkerProcess:
+    """A real `celery worker` process with the test settings, on a given broker.
+
+    ``pool="prefork"`` with a ``concurrency`` runs child processes, as in production;
+    ``env`` adds to the environment (a ``DATABASE_URL``, ``AHA_QUIET_HOURS``...).
+    """
+
+    def __init__(
+        self,
+        broker_url: str,
+        log: Path,
+        *,
+        pool: str = "solo",
+        concurrency: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "AHA_TEST_REDIS_URL": broker_url,
-        }
         self.log = log
         self.process = subprocess.Popen(
             [
@@ -137,14 +176,15 @@ class WorkerProcess:
                 "-A",
                 "config",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
+                *([f"--concurrency={concurrency}"] if concurrency else []),
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",
                 f"--hostname={self.name}",
             ],
             cwd=ROOT,
-            env=env,
+            env=_celery_environment(broker_url, env),
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
@@ -160,6 +200,89 @@ class WorkerProcess:
             f"celery worker did not answer within {timeout} s:\n{self.log.read_text()}"
         )
 
+    def kill(self) -> None:
+        """SIGKILL, as when the machine dies: the worker and its pool's children, at once."""
+        if self.process.poll() is not None:
+            return
+        children = _children_of(self.process.pid)
+        self.process.kill()
+        for pid in children:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in listed.split()]
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Starts real Celery workers on a broker URL; all are stopped after the test.
+
+    Keyword arguments go to :class:`WorkerProcess` (pool, concurrency, env).
+    """
+    workers: list[WorkerProcess] = []
+
+    def start(broker_url: str, **options: Any) -> WorkerProcess:
+        worker = WorkerProcess(broker_url, tmp_path / f"worker-{len(workers)}.log", **options)
+        workers.append(worker)
+        with broker(broker_url):
+            worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+class BeatProcess:
+    """A real `celery beat` process with the test settings, its schedule file in ``directory``.
+
+    The sweep's interval comes from ``AHA_SWEEP_INTERVAL_SECONDS`` in ``env``.
+    """
+
+    def __init__(self, broker_url: str, directory: Path, *, env: dict[str, str] | None = None):
+        self.log = directory / "beat.log"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={directory / 'celerybeat-schedule'}",
+            ],
+            cwd=ROOT,
+            env=_celery_environment(broker_url, env),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery beat exited early:\n{self.log.read_text()}")
+            if "beat: Starting" in self.log.read_text():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"celery beat did not start within {timeout} s:\n{self.log.read_text()}")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -171,20 +294,21 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[[str], WorkerProcess]]:
-    """Starts real Celery workers on a broker URL; all are stopped after the test."""
-    workers: list[WorkerProcess] = []
+def start_beat(tmp_path: Path) -> Iterator[Callable[..., BeatProcess]]:
+    """Starts a real Celery beat on a broker URL (one per test); stopped after the test."""
+    started: list[BeatProcess] = []
 
-    def start(broker_url: str) -> WorkerProcess:
-        worker = WorkerProcess(broker_url, tmp_path / f"worker-{len(workers)}.log")
-        workers.append(worker)
-        with broker(broker_url):
-            worker.wait_ready()
-        return worker
+    def start(broker_url: str, *, env: dict[str, str] | None = None) -> BeatProcess:
+        directory = tmp_path / f"beat-{len(started)}"
+        directory.mkdir()
+        beat = BeatProcess(broker_url, directory, env=env)
+        started.append(beat)
+        beat.wait_ready()
+        return beat
 
     yield start
-    for worker in workers:
-        worker.stop()
+    for beat in started:
+        beat.stop()
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ from .base import *
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Unit tests run tasks inline; the integration tests start real workers instead.
-CELERY_TASK_ALWAYS_EAGER = True
+# Unit tests run tasks inline. The worker and beat processes the integration tests start
+# get AHA_TEST_EAGER=0: a worker must queue the tasks it sends (delivery after a sweep)
+# and beat must send its tasks, not run them itself.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("AHA_TEST_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 HEALTHZ_TIMEOUT_SECONDS = 1.0
 STORAGES = {
