@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
@@ -39,17 +40,17 @@ def validate_time_zone(value: str) -> None:
 class PolicyArea(models.TextChoices):
     """The policies a violation or a case is about (DESIGN.md "Cases")."""
 
-    ORDER_DEFECT_RATE = "order_defect_rate", "Order defect rate"
-    LATE_SHIPMENT_RATE = "late_shipment_rate", "Late shipment rate"
-    VALID_TRACKING_RATE = "valid_tracking_rate", "Valid tracking rate"
-    ON_TIME_DELIVERY = "on_time_delivery", "On-time delivery"
-    CUSTOMER_RESPONSE_TIME = "customer_response_time", "Customer response time"
-    INVENTORY_PERFORMANCE = "inventory_performance", "Inventory performance"
-    A_TO_Z_CLAIMS = "a_to_z_claims", "A-to-z claims"
-    INTELLECTUAL_PROPERTY = "intellectual_property", "Intellectual property"
-    COUNTERFEIT = "counterfeit", "Counterfeit"
-    LISTING_QUALITY = "listing_quality", "Listing quality"
-    OTHER_POLICY = "other_policy", "Other policy"
+    ORDER_DEFECT_RATE = "order_defect_rate", _("Order defect rate")
+    LATE_SHIPMENT_RATE = "late_shipment_rate", _("Late shipment rate")
+    VALID_TRACKING_RATE = "valid_tracking_rate", _("Valid tracking rate")
+    ON_TIME_DELIVERY = "on_time_delivery", _("On-time delivery")
+    CUSTOMER_RESPONSE_TIME = "customer_response_time", _("Customer response time")
+    INVENTORY_PERFORMANCE = "inventory_performance", _("Inventory performance")
+    A_TO_Z_CLAIMS = "a_to_z_claims", _("A-to-z claims")
+    INTELLECTUAL_PROPERTY = "intellectual_property", _("Intellectual property")
+    COUNTERFEIT = "counterfeit", _("Counterfeit")
+    LISTING_QUALITY = "listing_quality", _("Listing quality")
+    OTHER_POLICY = "other_policy", _("Other policy")
 
 
 class Severity(models.TextChoices):
