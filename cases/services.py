@@ -178,6 +178,29 @@ def case_transition(
     fire it), ValidationError (a required reason is missing) or CaseConflict (not possible
     now).
     """
+    spec, reason = _checked(name, by=by, reason=reason)
+    try:
+        with transaction.atomic():
+            # The store's time zone sets the case's next timer after the transition.
+            case = (
+                Case.objects.select_for_update(of=("self",))
+                .select_related("seller__store")
+                .get(pk=case_id)
+            )
+            _fire(case, spec, by=by, process=process, reason=reason, only_from=only_from, **extra)
+    except (TransitionNotAllowed, ConcurrentTransition):
+        # Read the winner's state after the rollback: the failed save left the atomic
+        # block unusable for queries.
+        case = Case.objects.get(pk=case_id)
+        raise CaseConflict(
+            f"Someone else changed this case first; it is now {case.get_status_display()}.",
+            case=case,
+        ) from None
+    return case
+
+
+def _checked(name: str, *, by: User | None, reason: str) -> tuple[TransitionSpec, str]:
+    """The transition's spec and the cleaned reason, once who and why are allowed."""
     spec = transition_spec(name)
     if by is not None and not by.has_perm(spec.permission):
         raise PermissionDenied(f"You may not {spec.label.lower()} cases.")
@@ -189,31 +212,44 @@ def case_transition(
         raise ValidationError({"reason": ["Null characters are not allowed."]})
     if spec.needs_reason and not reason:
         raise ValidationError({"reason": [f"Say why: {spec.label.lower()} needs a reason."]})
-    try:
-        with transaction.atomic():
-            # The store's time zone sets the case's next timer after the transition.
-            case = (
-                Case.objects.select_for_update(of=("self",))
-                .select_related("seller__store")
-                .get(pk=case_id)
-            )
-            method = getattr(case, name)
-            if only_from is not None and case.status != only_from:
-                raise CaseConflict(_not_now(case, spec), case=case)
-            if not can_proceed(method):
-                raise CaseConflict(_not_now(case, spec), case=case)
-            method(by=by, process=process, reason=reason, **extra)
-            case.next_action_at = next_action_for(case, timezone.now())
-            case.save()
-    except (TransitionNotAllowed, ConcurrentTransition):
-        # Read the winner's state after the rollback: the failed save left the atomic
-        # block unusable for queries.
-        case = Case.objects.get(pk=case_id)
-        raise CaseConflict(
-            f"Someone else changed this case first; it is now {case.get_status_display()}.",
-            case=case,
-        ) from None
-    return case
+    return spec, reason
+
+
+def _fire(
+    case: Case,
+    spec: TransitionSpec,
+    *,
+    by: User | None,
+    process: str,
+    reason: str,
+    only_from: str | None,
+    **extra: object,
+) -> None:
+    """Fires the transition on a case its caller read under a row lock, and saves it.
+
+    Raises CaseConflict when the case is not in a state for it, and django-fsm's
+    ConcurrentTransition when the row's state moved since it was read (SQLite).
+    """
+    method = getattr(case, spec.name)
+    if only_from is not None and case.status != only_from:
+        raise CaseConflict(_not_now(case, spec), case=case)
+    if not can_proceed(method):
+        raise CaseConflict(_not_now(case, spec), case=case)
+    method(by=by, process=process, reason=reason, **extra)
+    case.next_action_at = next_action_for(case, timezone.now())
+    case.save()
+
+
+def case_transition_locked(
+    case: Case, *, name: str, process: str, reason: str, only_from: str, **extra: object
+) -> None:
+    """A system process fires a transition on a case it holds locked in its transaction.
+
+    For the sweep, which has read and locked the row already. The caller's transaction
+    must roll back on CaseConflict or ConcurrentTransition: the audit event was written.
+    """
+    spec, reason = _checked(name, by=None, reason=reason)
+    _fire(case, spec, by=None, process=process, reason=reason, only_from=only_from, **extra)
 
 
 def _not_now(case: Case, spec: TransitionSpec) -> str:

@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django_fsm import ConcurrentTransition
 
 from cases.models import Case, CaseEvent
 from cases.outreach import Due, OutreachRules, plan, state_of
+from cases.services import CaseConflict, case_transition_locked
 from notifications.models import ContactAttempt
 from notifications.services import attempt_create, requeue_due_attempts
 
@@ -120,6 +122,11 @@ def _act_safely(case: Case, now: dt.datetime, rules: OutreachRules, report: Swee
     try:
         with transaction.atomic():
             return _act(case, now, rules, report)
+    except (CaseConflict, ConcurrentTransition):
+        # A person or another sweep changed the case first; what this sweep wrote for it
+        # (the audit event of a lost transition) went with the savepoint.
+        report.skipped += 1
+        return False
     except Exception:
         # One broken case must not stop the sweep: look again in five minutes.
         logger.exception("Sweep could not act on case %s", case.pk)
@@ -130,6 +137,23 @@ def _act_safely(case: Case, now: dt.datetime, rules: OutreachRules, report: Swee
 
 def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport) -> bool:
     due = plan(state_of(case), now, rules)
+    if due.escalate:
+        # Escalation comes alone. Its own state check is the claim: under the batch's row
+        # lock on PostgreSQL, and django-fsm's conditional save everywhere, so a second
+        # sweep, or a contact made a moment earlier, makes it a CaseConflict or a
+        # ConcurrentTransition and nothing is kept.
+        only_from, reason = ESCALATIONS[due.escalate]
+        case_transition_locked(
+            case,
+            name="escalate",
+            process=PROCESS,
+            reason=reason,
+            kind=due.escalate,
+            only_from=only_from,
+        )
+        report.cases += 1
+        report.escalated += 1
+        return True
     changes = {
         "next_action_at": due.next_at,
         "call_rounds": due.call_rounds,
@@ -163,8 +187,6 @@ def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport
             created_at=now,
         )
         report.warnings += 1
-    if due.escalate:
-        _escalate(case, due.escalate, now, report)
     return True
 
 
@@ -265,22 +287,3 @@ ESCALATIONS = {
         "No seller activity on the remediation plan after a warning.",
     ),
 }
-
-
-def _escalate(case: Case, kind: str, now: dt.datetime, report: SweepReport) -> None:
-    from cases.services import CaseConflict, case_transition
-
-    only_from, reason = ESCALATIONS[kind]
-    try:
-        case_transition(
-            case_id=case.pk,
-            name="escalate",
-            process=PROCESS,
-            reason=reason,
-            kind=kind,
-            only_from=only_from,
-        )
-    except CaseConflict:
-        report.skipped += 1
-        return
-    report.escalated += 1

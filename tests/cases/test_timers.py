@@ -243,6 +243,11 @@ def on_query(matches: Callable[[str], bool], action: Callable[[], None], *, when
         yield fired
 
 
+def is_batch_read(sql: str) -> bool:
+    """The sweep reading (and on PostgreSQL locking) its batch of due cases."""
+    return sql.startswith("SELECT") and '"cases_case"."next_action_at" <=' in sql
+
+
 def is_claim(sql: str) -> bool:
     """The sweep's claim: the conditional update of a case on the timer it read."""
     return (
@@ -509,18 +514,18 @@ def test_a_case_contacted_just_before_the_deadline_is_not_escalated(clock_at, de
 
 
 def test_a_contact_while_the_sweep_decides_to_escalate_wins(clock_at, desk):
-    """The sweep has claimed the case to escalate it when the seller's call connects."""
+    """The sweep has read the case to escalate it when the seller's call connects."""
     clock = clock_at(MONDAY_9AM)
     case = clock.open_case(seller_in(LA))
     clock.sweep_until(MONDAY_9AM + DEADLINE - QUARTER)
     answered = calls(case)[-1]
 
     with on_query(
-        is_claim, lambda: attempt_connected(attempt_id=answered.pk), when="after"
+        is_batch_read, lambda: attempt_connected(attempt_id=answered.pk), when="after"
     ) as fired:
         report = clock.sweep(MONDAY_9AM + DEADLINE)
 
-    assert fired, "the sweep never claimed the case"
+    assert fired, "the sweep never read the case"
     assert (report.escalated, report.skipped) == (0, 1)
     case.refresh_from_db()
     assert case.status == Case.Status.CONTACTED
