@@ -118,30 +118,44 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
             },
         )
     contact_valid = "COALESCE(c.verified_at IS NOT NULL AND c.callable, FALSE)"
-    # In an UPDATE every expression reads the row as it was: the grace period counts
-    # from the old contact_invalid_since, or from today when the contact just failed.
+    # The new values are computed from the row as it was (the grace period counts from the
+    # old contact_invalid_since, or from today when the contact just failed), and only rows
+    # where one of them differs are written: on most days almost none.
     staging.execute(
         f"""UPDATE {STATE} SET
-                eligible = CASE WHEN
-                    seller.account_type = 'professional' AND store.aha_enabled
-                    AND {STATE}.first_snapshot_on <= {STATE}.window_start
-                    AND {STATE}.days_below_threshold <= %(maxdays)s
-                    AND {STATE}.latest_score >= %(t)s
-                    AND ({contact_valid} OR ({STATE}.enrolled
-                         AND COALESCE({STATE}.contact_invalid_since, %(day)s) > %(grace_cutoff)s))
-                THEN TRUE ELSE FALSE END,
-                contact_valid = {contact_valid},
-                contact_invalid_since = CASE WHEN {contact_valid} THEN NULL
+                eligible = n.eligible,
+                contact_valid = n.contact_valid,
+                contact_invalid_since = CASE WHEN n.contact_valid THEN NULL
                     ELSE COALESCE({STATE}.contact_invalid_since, %(day)s) END,
-                warned_contact_on = CASE WHEN {contact_valid} THEN NULL
+                warned_contact_on = CASE WHEN n.contact_valid THEN NULL
                     ELSE {STATE}.warned_contact_on END,
                 warned_days_below_on = CASE WHEN {STATE}.days_below_threshold < %(warn)s
                     THEN NULL ELSE {STATE}.warned_days_below_on END
-            FROM {AFFECTED} a
-                JOIN sellers_seller seller ON seller.id = a.seller_id
-                JOIN sellers_store store ON store.id = seller.store_id
-                LEFT JOIN {CONTACT} c ON c.seller_id = a.seller_id
-            WHERE {STATE}.seller_id = a.seller_id""",
+            FROM (
+                SELECT x.seller_id,
+                    CASE WHEN
+                        seller.account_type = 'professional' AND store.aha_enabled
+                        AND x.first_snapshot_on <= x.window_start
+                        AND x.days_below_threshold <= %(maxdays)s
+                        AND x.latest_score >= %(t)s
+                        AND ({contact_valid} OR (x.enrolled
+                             AND COALESCE(x.contact_invalid_since, %(day)s) > %(grace_cutoff)s))
+                    THEN TRUE ELSE FALSE END AS eligible,
+                    {contact_valid} AS contact_valid
+                FROM {AFFECTED} a
+                    JOIN {STATE} x ON x.seller_id = a.seller_id
+                    JOIN sellers_seller seller ON seller.id = a.seller_id
+                    JOIN sellers_store store ON store.id = seller.store_id
+                    LEFT JOIN {CONTACT} c ON c.seller_id = a.seller_id
+            ) n
+            WHERE {STATE}.seller_id = n.seller_id AND (
+                {STATE}.eligible <> n.eligible
+                OR {STATE}.contact_valid <> n.contact_valid
+                OR (n.contact_valid AND ({STATE}.contact_invalid_since IS NOT NULL
+                                         OR {STATE}.warned_contact_on IS NOT NULL))
+                OR (NOT n.contact_valid AND {STATE}.contact_invalid_since IS NULL)
+                OR ({STATE}.days_below_threshold < %(warn)s
+                    AND {STATE}.warned_days_below_on IS NOT NULL))""",
         params,
     )
     rows = staging.fetchall(

@@ -7,6 +7,7 @@ evaluated incrementally, one transaction per chunk.
 """
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -51,15 +52,22 @@ def _check_seller_id(value: Any) -> str | list[str]:
     return str(value).strip()
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_date(text: str) -> dt.date | None:
+    """The date written ``YYYY-MM-DD``, else None (cached: a file has few distinct days)."""
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _check_date(value: Any, today: dt.date) -> dt.date | list[str]:
     if value is None or str(value).strip() == "":
         return ["This field is required."]
-    text = str(value).strip()
-    try:
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError(text)
-        day = dt.date.fromisoformat(text)
-    except ValueError:
+    day = _iso_date(str(value).strip())
+    if day is None:
         return [f"{str(value)[:40]!r} is not a date in the form YYYY-MM-DD."]
     if day > today:
         return [f"{day.isoformat()} is in the future; values are for past days."]
@@ -70,7 +78,10 @@ def _check_score(value: Any) -> int | list[str]:
     if value is None or str(value).strip() == "":
         return ["This field is required."]
     score = None
-    if isinstance(value, int) and not isinstance(value, bool):
+    # The usual case first: plain ASCII digits, which the pattern below also accepts.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        score = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
         score = value
     # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
     elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
