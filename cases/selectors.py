@@ -2,10 +2,11 @@
 
 import datetime as dt
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from cases.models import Case
+from notifications.models import ContactAttempt
 
 
 def cases_visible_to(user) -> QuerySet[Case]:
@@ -56,7 +57,13 @@ def case_queue(
 
 
 def seller_cases(seller) -> QuerySet[Case]:
-    """A seller's cases, newest first, each with its remediation plan (the portal)."""
+    """A seller's cases, newest first, with their plans and how we reached out (the portal)."""
+    # What we sent the seller, oldest first; the desk's deadline warnings are internal.
+    to_seller = ContactAttempt.objects.exclude(
+        purpose=ContactAttempt.Purpose.DEADLINE_WARNING
+    ).order_by("created_at", "pk")
     return (
-        Case.objects.filter(seller=seller).prefetch_related("steps").order_by("-opened_at", "-pk")
+        Case.objects.filter(seller=seller)
+        .prefetch_related("steps", Prefetch("attempts", queryset=to_seller, to_attr="to_seller"))
+        .order_by("-opened_at", "-pk")
     )

@@ -155,3 +155,36 @@ def test_cases_and_plans_take_a_fixed_number_of_queries(client, sol, seller, spe
             case_id=case.pk, by=specialist, text="Fix", owner="seller", due_on=dt.date(2026, 4, 1)
         )
     assert page_queries() == few
+
+
+def test_seller_sees_how_we_tried_to_reach_them_but_not_the_desks_warnings(client, sol, seller):
+    from notifications.models import ContactAttempt
+
+    case = CaseFactory(seller=seller, assured=True)
+    ContactAttempt.objects.create(
+        case=case,
+        channel="call",
+        purpose="outreach",
+        destination="+14155550123",
+        status="no-answer",
+        outcome="no_answer",
+    )
+    ContactAttempt.objects.create(
+        case=case, channel="email", purpose="outreach", destination="a@x.test", status="sent"
+    )
+    ContactAttempt.objects.create(
+        case=case,
+        channel="email",
+        purpose="deadline_warning",
+        destination="specialist@desk.test",
+        status="sent",
+    )
+    client.force_login(sol)
+
+    outreach = text(cases_section(client.get("/portal/sellers/A-SOL/")))
+
+    assert "How we tried to reach you (2)" in outreach
+    assert "Call · " in outreach
+    assert "No answer" in outreach
+    assert "Email · " in outreach
+    assert "specialist@desk.test" not in outreach
