@@ -6,6 +6,7 @@ from django_fsm.admin import FSMAdminMixin
 
 from cases.models import Case, CaseEvent, CaseNote, RemediationStep, Specialist
 from cases.services import CaseConflict, case_transition
+from config.admin import ReadOnlyAdminMixin
 from notifications.models import ContactAttempt
 
 
@@ -13,7 +14,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True)
 
 
-class CaseEventInline(admin.TabularInline):
+class CaseEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The audit trail: read-only for everybody, admins included."""
 
     model = CaseEvent
@@ -32,14 +33,8 @@ class CaseEventInline(admin.TabularInline):
     can_delete = False
     ordering = ["created_at", "id"]
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class ContactAttemptInline(admin.TabularInline):
+class ContactAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Calls, texts and emails: a record of what was sent, never edited by hand."""
 
     model = ContactAttempt
@@ -57,12 +52,6 @@ class ContactAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["created_at", "id"]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class RemediationStepInline(admin.TabularInline):
@@ -151,7 +140,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "case",
@@ -166,15 +155,6 @@ class CaseEventAdmin(admin.ModelAdmin):
     search_fields = ["case__id", "case__seller__seller_id"]
     list_select_related = ["case__seller", "actor"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Specialist)

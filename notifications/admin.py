@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdminMixin
 from notifications.models import ContactAttempt
 
 
 @admin.register(ContactAttempt)
-class ContactAttemptAdmin(admin.ModelAdmin):
+class ContactAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: attempts are written by the outreach code and Twilio's callbacks."""
 
     list_display = [
@@ -24,12 +24,3 @@ class ContactAttemptAdmin(admin.ModelAdmin):
     raw_id_fields = ["case"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdminMixin
 from sellers.models import (
     AccountHealthSnapshot,
     AssuranceState,
@@ -13,19 +14,6 @@ from sellers.models import (
 )
 from sellers.services import assurance_evaluate
 from sellers.services.verification import masked
-
-
-class ReadOnlyAdminMixin:
-    """Rows written only by the engine or the feed: visible, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Store)
