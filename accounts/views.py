@@ -12,7 +12,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.has_perm("accounts.use_desk"):
         return redirect("cases:queue")
     if user.has_perm("accounts.use_portal"):
-        return redirect("sellers:portal")
+        return redirect("portal:portal")
     if user.is_staff:
         return redirect("admin:index")
     return render(request, "accounts/no_role.html", status=403)

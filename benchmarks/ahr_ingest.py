@@ -35,17 +35,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from _common import (
-    StatementRecorder,
-    Timer,
-    create_database,
-    database_urls,
-    django_setup,
-    drop_database,
-    file_hashes,
-    log,
-    server_settings,
-)
+import _common as common
 
 SNAP = "sellers_accounthealthsnapshot"
 STATE = "sellers_assurancestate"
@@ -68,16 +58,19 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$"""
 
 
+# The files on the measured path (their hashes tie the figures to the code).
+MEASURED_FILES = (
+    *[f"sellers/{name}.py" for name in ("importing", "staging")],
+    *[f"sellers/services/{name}.py" for name in ("feed", "evaluation", "assurance")],
+    "sellers/models.py",
+)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sellers", type=int, required=True, help="N sellers")
     parser.add_argument("--history-days", type=int, required=True, help="H days of history")
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        help="postgres://user@host:port/maintenance_db (default: $DATABASE_URL)",
-    )
-    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    common.add_database_arguments(parser)
     parser.add_argument(
         "--copy-repeats", type=int, default=3, help="COPY runs; the median is reported"
     )
@@ -106,42 +99,19 @@ def parse_args() -> argparse.Namespace:
 def seed(*, sellers: int, history_days: int, today: dt.date, layout: str) -> dict[str, Any]:
     """Sellers, verified contacts, history ending yesterday and states evaluated to yesterday."""
     from django.db import connection
+    from django.utils import timezone
 
     from sellers.assurance import Rules
-    from sellers.models import Store
 
     rules = Rules.current()
     yesterday = today - dt.timedelta(days=1)
     first_day = yesterday - dt.timedelta(days=history_days - 1)
     window_start = rules.window_start(yesterday)
-    store = Store.objects.get(code="US")
+    # All in the US store, no email; +1 212 200-0000 to +1 212 999-9999: valid, callable
+    # US numbers (checked below).
+    common.seed_sellers(sellers, prefix="B", now=timezone.now(), stores=(("US", 1),))
     with connection.cursor() as cursor:
         cursor.execute(SCORE_FUNCTION)
-        cursor.execute(
-            """INSERT INTO sellers_seller (seller_id, name, store_id, account_type, email,
-                    created_at, updated_at)
-               SELECT 'B' || lpad(i::text, 8, '0'), 'Bench seller ' || i, %(store)s,
-                    'professional', '', now(), now()
-               FROM generate_series(1, %(n)s) AS i ORDER BY i""",
-            {"store": store.pk, "n": sellers},
-        )
-        cursor.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %(t)s",
-            {"t": "sellers_emergencycontact"},
-        )
-        # Newer schemas keep the number's callability in a column for the engine's SQL.
-        has_callable = ("callable",) in cursor.fetchall()
-        callable_column = ", callable" if has_callable else ""
-        callable_value = ", TRUE" if has_callable else ""
-        # +1 212 200-0000 to +1 212 999-9999: valid, callable US numbers (checked below).
-        cursor.execute(
-            f"""INSERT INTO sellers_emergencycontact (seller_id, phone, verified_at, verified_by,
-                    updated_at{callable_column})
-               SELECT s.id, '+1212' || lpad((2000000 + s.id %% 8000000)::text, 7, '0'), now(),
-                    'upstream', now(){callable_value}
-               FROM sellers_seller s ORDER BY s.id""",
-            {},
-        )
         # Load the history without its indexes and constraints, then rebuild them as
         # the migrations made them: much faster than maintaining them row by row.
         cursor.execute(
@@ -299,7 +269,7 @@ def time_ingest(
     from sellers import importing, staging
     from sellers.services import feed
 
-    recorder = StatementRecorder(explain=explain)
+    recorder = common.StatementRecorder(explain=explain)
     parts: dict[str, list[float]] = defaultdict(list)
     changes: list[int] = []
 
@@ -418,33 +388,12 @@ def time_copy(path: Path, repeats: int) -> list[float]:
     return runs
 
 
-def code_fingerprint() -> dict[str, str]:
-    """Short hashes of the files on the measured path: the code changes between runs."""
-    return file_hashes(
-        (
-            "sellers/importing.py",
-            "sellers/staging.py",
-            "sellers/services/feed.py",
-            "sellers/services/evaluation.py",
-            "sellers/services/assurance.py",
-            "sellers/models.py",
-        )
-    )
-
-
 def main() -> None:
     args = parse_args()
-    maintenance_url, bench_url, name = database_urls(args.database_url, script="ahr_ingest.py")
 
-    timer = Timer()
-    create_database(maintenance_url, name)
-    log(f"created database {name}")
-    workdir = Path(tempfile.mkdtemp(prefix="aha_bench_"))
-    csv_path = workdir / "ahr_today.csv"
-    try:
-        django_setup(bench_url)
+    timer = common.Timer()
+    with common.bench_database(args.database_url, script="ahr_ingest.py", keep=args.keep):
         from django.core.management import call_command
-        from django.db import connections
         from django.utils import timezone
 
         from config.celery import app as celery_app
@@ -452,40 +401,34 @@ def main() -> None:
         # Enrollment emails are queued on commit; keep them away from any real broker.
         celery_app.conf.broker_url = "memory://"
 
-        with timer.phase("migrate"):
-            call_command("migrate", verbosity=0)
-        today = timezone.localdate()
-        with timer.phase("seeding"):
-            seeded = seed(
-                sellers=args.sellers,
-                history_days=args.history_days,
-                today=today,
-                layout=args.layout,
-            )
-        with timer.phase("csv_writing"):
-            csv_bytes = write_csv(csv_path, today)
-        python_parse = time_python_parse(csv_path, today)
-        log(f"python parse only: {python_parse:.2f} s")
-        with timer.phase("ingest_and_evaluate"):
-            ingest_seconds, ingest = time_ingest(
-                csv_path, chunk_size=args.chunk_size, explain=args.explain, top=args.top
-            )
-        check = check_counts(today)
-        with timer.phase("copy"):
-            copy_runs = time_copy(csv_path, args.copy_repeats)
-        settings_seen = server_settings()
-        connections.close_all()
-    finally:
-        csv_path.unlink(missing_ok=True)
-        workdir.rmdir()
-        if args.keep:
-            log(f"kept database {name}")
-        else:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database(maintenance_url, name)
-            log(f"dropped database {name}")
+        workdir = Path(tempfile.mkdtemp(prefix="aha_bench_"))
+        csv_path = workdir / "ahr_today.csv"
+        try:
+            with timer.phase("migrate"):
+                call_command("migrate", verbosity=0)
+            today = timezone.localdate()
+            with timer.phase("seeding"):
+                seeded = seed(
+                    sellers=args.sellers,
+                    history_days=args.history_days,
+                    today=today,
+                    layout=args.layout,
+                )
+            with timer.phase("csv_writing"):
+                csv_bytes = write_csv(csv_path, today)
+            python_parse = time_python_parse(csv_path, today)
+            common.log(f"python parse only: {python_parse:.2f} s")
+            with timer.phase("ingest_and_evaluate"):
+                ingest_seconds, ingest = time_ingest(
+                    csv_path, chunk_size=args.chunk_size, explain=args.explain, top=args.top
+                )
+            check = check_counts(today)
+            with timer.phase("copy"):
+                copy_runs = time_copy(csv_path, args.copy_repeats)
+            settings_seen = common.server_settings()
+        finally:
+            csv_path.unlink(missing_ok=True)
+            workdir.rmdir()
 
     copy_seconds = statistics.median(copy_runs)
     result = {
@@ -512,7 +455,7 @@ def main() -> None:
         "ingest": ingest,
         "check": check,
         "server": settings_seen,
-        "code": code_fingerprint(),
+        "code": common.file_hashes(MEASURED_FILES),
         "explain": args.explain,
         "python": platform.python_version(),
     }

@@ -1,9 +1,10 @@
 """Times the timer sweep (``cases.timers.sweep_due_cases``) over N cases, D of them due.
 
-Seeds a fresh PostgreSQL database (all in SQL, so seeding is fast) with N cases, O of
-them open and D of those past their 72-hour deadline (assured, ``opened``, outreach
-started, ``next_action_at = reach_deadline`` in the last hour); the other open cases
-have their timer in the next 72 hours, the closed ones none. Then:
+Seeds a fresh PostgreSQL database (all in SQL, so seeding is fast, with the shared
+``_common.seed_cases``) with N cases, O of them open and D of those past their 72-hour
+deadline (assured, ``opened``, outreach started, ``next_action_at = reach_deadline`` in
+the last hour), their "opened" events and the attempts made so far; the other open
+cases have their timer in the next 72 hours, the closed ones none. Then:
 
 * explains, under ``EXPLAIN (ANALYZE, BUFFERS)``, the sweep's batch query (the SQL the
   sweep itself emits, captured with ``connection.execute_wrapper``) and the two
@@ -35,197 +36,34 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import (
-    Timer,
-    create_database,
-    database_urls,
-    django_setup,
-    drop_database,
-    file_hashes,
-    log,
-    server_settings,
-    sql_one_line,
+import _common as common
+
+WATCHED = (common.CASES, common.ATTEMPTS)
+USER_PREFIX = "bench_sweep_"
+# What the JSON keeps of each plan (``_common.explain`` sums up more).
+PLAN_KEYS = (
+    "statement",
+    "parameters",
+    "execution_ms",
+    "planning_ms",
+    "nodes",
+    "seq_scans",
+    "indexes",
+    "text",
 )
 
-CASES = "cases_case"
-ATTEMPTS = "notifications_contactattempt"
-EVENTS = "cases_caseevent"
-WATCHED = (CASES, ATTEMPTS)
-USER_PREFIX = "bench_sweep_"
 
-# One row per case, in the order cases open (the heap order production produces): the
-# closed cases over the two years before the last 73 hours, then the D due cases
-# (opened 73 to 72 hours ago, so their deadline passed within the last hour), then the
-# other open cases (opened within the last 72 hours; timer = opened_at + 72 h, so spread
-# over the next 72 hours). Every "random" choice is a hash of the case number.
-CASES_INSERT = """
-INSERT INTO cases_case (
-    seller_id, policy_area, severity, summary, evidence, upstream_id, assured,
-    assigned_to_id, status, opened_at, reach_deadline, first_attempt_at, contacted_at,
-    sla_met, remediation_started_at, resolved_at, resolution_reason, escalated_at,
-    escalation_reason, escalation_note, reinstated_at, last_seller_activity_at,
-    next_action_at, outreach_started_at, call_rounds, deadline_warnings,
-    inactivity_warned_at, updated_at)
-SELECT
-    %(first_seller)s + h.seller_pick %% %(sellers)s,
-    (%(areas)s::text[])[1 + h.area_pick %% cardinality(%(areas)s::text[])],
-    (%(severities)s::text[])[1 + h.severity_pick %% cardinality(%(severities)s::text[])],
-    'Bench case ' || g.i,
-    '',
-    CASE WHEN h.upstream_pick %% 10 <> 0 THEN 'bench-' || g.i END,
-    a.assured,
-    (%(specialists)s::bigint[])[1 + h.specialist_pick %% cardinality(%(specialists)s::bigint[])],
-    s.status,
-    g.opened_at,
-    CASE WHEN a.assured THEN g.opened_at + interval '72 hours' END,
-    g.opened_at,
-    t.contacted_at,
-    CASE WHEN t.contacted_at IS NOT NULL
-        THEN NOT a.assured OR t.contacted_at <= g.opened_at + interval '72 hours' END,
-    t.remediation_started_at,
-    t.resolved_at,
-    CASE WHEN s.status = 'resolved' THEN 'Plan done.' ELSE '' END,
-    t.escalated_at,
-    CASE WHEN s.status = 'escalated' THEN 'unreachable' ELSE '' END,
-    '',
-    NULL,
-    coalesce(t.remediation_started_at, t.contacted_at),
-    CASE WHEN g.kind <> 'closed' THEN g.opened_at + interval '72 hours' END,
-    g.opened_at,
-    CASE WHEN g.kind = 'due' THEN 5 ELSE 1 END,
-    CASE WHEN g.kind = 'due' THEN 2 ELSE 0 END,
-    NULL,
-    coalesce(t.resolved_at, t.escalated_at, t.remediation_started_at, t.contacted_at, g.opened_at)
-FROM (
-    SELECT i, k.kind,
-        CASE k.kind
-            WHEN 'closed' THEN %(now)s::timestamptz - interval '73 hours'
-                - (%(closed)s - i)::float8 / %(closed_div)s * interval '730 days'
-            WHEN 'due' THEN %(now)s::timestamptz - interval '73 hours'
-                + (i - %(closed)s - 0.5)::float8 / %(due_div)s * interval '1 hour'
-            ELSE %(now)s::timestamptz - interval '72 hours'
-                + (i - %(closed)s - %(due)s)::float8 / %(later_div)s * interval '72 hours'
-        END AS opened_at
-    FROM generate_series(1, %(n)s) AS i
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN i <= %(closed)s THEN 'closed'
-                    WHEN i <= %(closed)s + %(due)s THEN 'due'
-                    ELSE 'open' END AS kind
-    ) k
-) g
-CROSS JOIN LATERAL (
-    SELECT abs(hashint8(g.i * 8 + 0)::bigint) AS status_pick,
-           abs(hashint8(g.i * 8 + 1)::bigint) AS seller_pick,
-           abs(hashint8(g.i * 8 + 2)::bigint) AS specialist_pick,
-           abs(hashint8(g.i * 8 + 3)::bigint) AS area_pick,
-           abs(hashint8(g.i * 8 + 4)::bigint) AS severity_pick,
-           abs(hashint8(g.i * 8 + 5)::bigint) AS assured_pick,
-           abs(hashint8(g.i * 8 + 6)::bigint) AS attempt_pick,
-           abs(hashint8(g.i * 8 + 7)::bigint) AS upstream_pick
-) h
-CROSS JOIN LATERAL (SELECT g.kind = 'due' OR h.assured_pick %% 5 <> 0 AS assured) a
-CROSS JOIN LATERAL (
-    SELECT CASE
-        WHEN g.kind = 'due' THEN 'opened'
-        WHEN g.kind = 'open' THEN
-            CASE WHEN h.status_pick %% 10 < 2 THEN 'opened'
-                 WHEN h.status_pick %% 10 < 5 THEN 'contacted'
-                 ELSE 'in_remediation' END
-        WHEN h.status_pick %% 100 < 85 THEN 'resolved'
-        ELSE 'escalated'
-    END AS status
-) s
-CROSS JOIN LATERAL (
-    SELECT c.contacted_at, r.remediation_started_at,
-           CASE WHEN s.status = 'resolved'
-               THEN least(r.remediation_started_at
-                          + (1 + h.attempt_pick %% 20) * interval '1 day', %(now)s)
-           END AS resolved_at,
-           CASE WHEN s.status = 'escalated' THEN g.opened_at + interval '72 hours'
-           END AS escalated_at
-    FROM (SELECT CASE WHEN s.status IN ('contacted', 'in_remediation', 'resolved')
-                     THEN least(g.opened_at + h.attempt_pick %% 36000 * interval '1 second',
-                                %(now)s)
-                 END AS contacted_at) c
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN s.status IN ('in_remediation', 'resolved')
-                   THEN least(c.contacted_at + interval '1 day', %(now)s)
-               END AS remediation_started_at) r
-) t
-ORDER BY g.i
-"""
-
-# Every case's audit trail starts with its "opened" event.
-EVENTS_INSERT = """
-INSERT INTO cases_caseevent (case_id, kind, transition, from_status, to_status, actor_id,
-    actor_process, reason, created_at)
-SELECT id, 'opened', '', '', 'opened', NULL, 'upstream feed',
-    CASE WHEN assured THEN 'Assured: reach the seller by the deadline.'
-         ELSE 'The seller is not enrolled in AHA: no 72-hour guarantee.' END,
-    opened_at
-FROM cases_case ORDER BY opened_at, id
-"""
-
-# The attempts the cases made so far, in the order they were made: the opening email
-# (sent) and one unanswered call per call round; then a few deliveries still in flight,
-# on the newest opened cases: retries waiting (pending, due in the next minutes), claims
-# being sent (sending, claimed 30 s ago) and lost tasks (pending, due and queued 10
-# minutes ago: the sweep's re-queue takes them).
-ATTEMPTS_INSERT = """
-INSERT INTO notifications_contactattempt (case_id, channel, purpose, destination, language,
-    provider_id, status, history, outcome, answered_by, error, tries, next_try_at,
-    enqueued_at, claimed_at, sent_at, connected_at, created_at, updated_at)
-SELECT case_id, channel, 'outreach', destination, 'en', provider_id, status,
-    jsonb_build_array(jsonb_build_object('status', 'pending', 'at', created_at)),
-    outcome, '', error, tries, next_try_at, enqueued_at, claimed_at, sent_at, NULL,
-    created_at, created_at
-FROM (
-    SELECT c.id AS case_id, 'email' AS channel, s.email AS destination, '' AS provider_id,
-        'sent' AS status, '' AS outcome, '' AS error, 1 AS tries, c.opened_at AS next_try_at,
-        c.opened_at AS enqueued_at, c.opened_at AS claimed_at, c.opened_at AS sent_at,
-        c.opened_at AS created_at
-    FROM cases_case c JOIN sellers_seller s ON s.id = c.seller_id
-    UNION ALL
-    SELECT c.id, 'call', e.phone, 'CA' || md5(c.id || '-' || r), 'no-answer', 'no_answer', '',
-        1, x.at, x.at, x.at, x.at, x.at
-    FROM cases_case c
-    JOIN sellers_emergencycontact e ON e.seller_id = c.seller_id
-    CROSS JOIN LATERAL generate_series(1, c.call_rounds) AS r
-    CROSS JOIN LATERAL (
-        SELECT least(c.opened_at + (r - 1) * interval '16 hours', %(now)s) AS at
-    ) x
-    UNION ALL
-    SELECT f.id, 'call', e.phone, '',
-        CASE WHEN f.k <= %(sending)s THEN 'sending' ELSE 'pending' END,
-        '',
-        CASE WHEN f.k <= %(sending)s + %(retrying)s THEN 'Twilio 503' ELSE '' END,
-        CASE WHEN f.k <= %(sending)s + %(retrying)s THEN 1 ELSE 0 END,
-        CASE WHEN f.k <= %(sending)s THEN %(now)s::timestamptz - interval '30 seconds'
-             WHEN f.k <= %(sending)s + %(retrying)s
-                 THEN %(now)s::timestamptz + (1 + f.k %% 8) * interval '1 minute'
-             ELSE %(now)s::timestamptz - interval '10 minutes' END,
-        CASE WHEN f.k <= %(sending)s THEN %(now)s::timestamptz - interval '30 seconds'
-             WHEN f.k <= %(sending)s + %(retrying)s THEN NULL
-             ELSE %(now)s::timestamptz - interval '10 minutes' END,
-        CASE WHEN f.k <= %(sending)s THEN %(now)s::timestamptz - interval '30 seconds' END,
-        NULL,
-        least(f.opened_at + interval '4 hours', %(now)s::timestamptz - interval '10 minutes')
-    FROM (
-        SELECT id, seller_id, opened_at, row_number() OVER (ORDER BY id DESC) AS k
-        FROM cases_case WHERE status = 'opened' AND next_action_at > %(now)s
-    ) f
-    JOIN sellers_emergencycontact e ON e.seller_id = f.seller_id
-    WHERE f.k <= %(sending)s + %(retrying)s + %(lost)s
-) a
-ORDER BY created_at
-"""
+# The files on the measured path (their hashes tie the figures to the code).
+MEASURED_FILES = (
+    *[f"cases/{name}.py" for name in ("timers", "outreach", "services", "signals", "models")],
+    *[f"notifications/{name}.py" for name in ("services", "models")],
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -233,10 +71,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=1_000_000, help="N cases in all")
     parser.add_argument("--open", type=int, default=100_000, help="O of them open")
     parser.add_argument("--due", type=int, default=10_000, help="D open cases past deadline")
-    parser.add_argument(
-        "--sellers", type=int, default=None, help="sellers the cases belong to (default N/20)"
-    )
-    parser.add_argument("--specialists", type=int, default=50, help="users cases go to")
+    common.add_people_arguments(parser, specialists_help="users cases go to")
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -252,12 +87,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--idle-repeats", type=int, default=5, help="idle sweeps after the full ones (median)"
     )
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        help="postgres://user@host:port/maintenance_db (default: $DATABASE_URL)",
-    )
-    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    common.add_database_arguments(parser)
     args = parser.parse_args()
     if not 0 < args.due <= args.open <= args.cases:
         parser.error("need 0 < --due <= --open <= --cases")
@@ -267,8 +97,7 @@ def parse_args() -> argparse.Namespace:
         parser.error("--specialists, --sweep-repeats and --idle-repeats must be at least 1")
     if args.batch_size is not None and args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
-    if args.sellers is None:
-        args.sellers = max(args.cases // 20, 1)
+    args.sellers = common.sellers_for(args.cases, args.sellers)
     return args
 
 
@@ -281,176 +110,49 @@ def in_flight_counts(open_cases: int) -> dict[str, int]:
     }
 
 
-def seed_users(*, specialists: int) -> list[int]:
-    from accounts.models import User
-
-    users = []
-    for number in range(1, specialists + 1):
-        user = User(
-            username=f"{USER_PREFIX}{number:03}",
-            first_name="Bench",
-            last_name=f"Specialist {number}",
-            email=f"{USER_PREFIX}{number:03}@example.com",
-            is_staff=True,
-        )
-        user.set_unusable_password()
-        users.append(user)
-    return [user.pk for user in User.objects.bulk_create(users)]
-
-
-def plain_indexes(cursor, table: str) -> list[tuple[str, str]]:
-    """The indexes of ``table`` that back no constraint: dropped during a load."""
-    cursor.execute(
-        """SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %(t)s
-           AND indexname NOT IN (SELECT conname FROM pg_constraint
-                                 WHERE conrelid = %(t)s::regclass)""",
-        {"t": table},
-    )
-    return cursor.fetchall()
-
-
 def seed(*, args: argparse.Namespace, now: dt.datetime) -> dict[str, Any]:
     """Sellers with emails and callable contacts, the cases, their events and attempts."""
-    from django.db import connection
-
-    from sellers.models import PolicyArea, Severity, Store
-
-    stores = dict(Store.objects.filter(code__in=["US", "CA"]).values_list("code", "pk"))
-    specialist_ids = seed_users(specialists=args.specialists)
-    severities = [
-        *[Severity.CRITICAL] * 1,
-        *[Severity.HIGH] * 3,
-        *[Severity.MEDIUM] * 4,
-        *[Severity.LOW] * 2,
-    ]
-    closed = args.cases - args.open
-    in_flight = in_flight_counts(args.open)
-    seconds: dict[str, float] = {}
-    with connection.cursor() as cursor:
-
-        def step(name: str, sql: str, params: dict[str, Any] | None = None) -> None:
-            start = time.perf_counter()
-            cursor.execute(sql, params)
-            seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - start, 2)
-
-        step(
-            "sellers",
-            """INSERT INTO sellers_seller (seller_id, name, store_id, account_type, email,
-                    created_at, updated_at)
-               SELECT 'W' || lpad(i::text, 8, '0'), 'Bench seller ' || i,
-                    CASE WHEN i %% 5 = 0 THEN %(ca)s ELSE %(us)s END,
-                    'professional', 'seller' || i || '@example.com', %(now)s, %(now)s
-               FROM generate_series(1, %(n)s) AS i ORDER BY i""",
-            {"ca": stores["CA"], "us": stores["US"], "n": args.sellers, "now": now},
-        )
-        # +1 212 200-0000 upward: valid, callable US numbers (as in ahr_ingest.py).
-        step(
-            "sellers",
-            """INSERT INTO sellers_emergencycontact (seller_id, phone, verified_at,
-                    verified_by, updated_at, callable)
-               SELECT s.id, '+1212' || lpad((2000000 + s.id %% 8000000)::text, 7, '0'),
-                    %(now)s, 'upstream', %(now)s, TRUE
-               FROM sellers_seller s ORDER BY s.id""",
-            {"now": now},
-        )
-        cursor.execute(
-            "SELECT min(id) FROM sellers_seller WHERE seller_id LIKE %(prefix)s", {"prefix": "W%"}
-        )
-        first_seller = cursor.fetchone()[0]
-        # Load without the plain indexes, then build them as the migrations made them.
-        dropped = {table: plain_indexes(cursor, table) for table in (CASES, EVENTS, ATTEMPTS)}
-        for indexes in dropped.values():
-            for index_name, _definition in indexes:
-                cursor.execute(f'DROP INDEX "{index_name}"')
-        step(
-            "cases",
-            CASES_INSERT,
-            {
-                "n": args.cases,
-                "closed": closed,
-                "due": args.due,
-                "closed_div": max(closed, 1),
-                "due_div": args.due,
-                "later_div": args.open - args.due,
-                "now": now,
-                "first_seller": first_seller,
-                "sellers": args.sellers,
-                "specialists": specialist_ids,
-                "areas": list(PolicyArea.values),
-                "severities": [str(value) for value in severities],
-            },
-        )
-        step("events", EVENTS_INSERT)
-        step("attempts", ATTEMPTS_INSERT, {"now": now, **in_flight})
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        for indexes in dropped.values():
-            for _index_name, definition in indexes:
-                step("indexes", definition)
-        cursor.execute("RESET maintenance_work_mem")
-        for table in (
-            "sellers_store",
-            "sellers_seller",
-            "sellers_emergencycontact",
-            "accounts_user",
-            CASES,
-            EVENTS,
-            ATTEMPTS,
-        ):
-            step("vacuum_analyze", f"VACUUM (ANALYZE) {table}")
-        cursor.execute(
-            f"""SELECT count(*),
-                    count(*) FILTER (WHERE status IN ('opened', 'contacted', 'in_remediation')),
-                    count(*) FILTER (WHERE next_action_at <= %(now)s),
-                    count(*) FILTER (WHERE next_action_at > %(now)s),
-                    min(next_action_at) FILTER (WHERE next_action_at > %(now)s) - %(now)s,
-                    max(next_action_at) - %(now)s
-                FROM {CASES}""",
-            {"now": now},
-        )
-        total, open_cases, due, later, first_later, last_later = cursor.fetchone()
-        cursor.execute(f"SELECT status, count(*) FROM {CASES} GROUP BY 1 ORDER BY 2 DESC")
-        by_status = dict(cursor.fetchall())
-        cursor.execute(f"SELECT status, count(*) FROM {ATTEMPTS} GROUP BY 1 ORDER BY 2 DESC")
-        attempts_by_status = dict(cursor.fetchall())
-        cursor.execute(f"SELECT count(*) FROM {EVENTS}")
-        events = cursor.fetchone()[0]
-        sizes = {}
-        for table in (CASES, EVENTS, ATTEMPTS):
-            cursor.execute(f"SELECT pg_total_relation_size('{table}') / 1048576")
-            sizes[f"{table}_mb"] = cursor.fetchone()[0]
-        cursor.execute(
-            """SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) / 1048576.0
-               FROM pg_index WHERE indexrelid::regclass::text IN
-                   ('case_next_action_idx', 'attempt_due_idx')"""
-        )
-        sizes["indexes_mb"] = {name: round(float(mb), 2) for name, mb in cursor.fetchall()}
-        cursor.execute("SELECT pg_database_size(current_database()) / 1048576")
-        sizes["database_mb"] = cursor.fetchone()[0]
-    if due != args.due:
-        sys.exit(f"seeding made {due} due cases, not {args.due}")
+    users = common.seed_specialists(args.specialists, prefix=USER_PREFIX, desk=False)
+    mix = common.CaseMix(
+        cases=args.cases,
+        open=args.open,
+        due=args.due,
+        sellers=args.sellers,
+        seller_prefix="W",
+        events=True,
+        attempts=True,
+        in_flight=in_flight_counts(args.open),
+    )
+    seeded = common.seed_cases(mix, now=now, specialists=[user.pk for user in users])
+    indexes_mb = {
+        name: mb
+        for table_indexes in seeded["indexes_mb"].values()
+        for name, mb in table_indexes.items()
+        if name in ("case_next_action_idx", "attempt_due_idx")
+    }
+    cases = ("cases", "open_cases", "due_cases", "timers_later", "timers_later_span", "by_status")
     return {
-        "cases": total,
-        "open_cases": open_cases,
-        "due_cases": due,
-        "timers_later": later,
-        "timers_later_span": [str(first_later), str(last_later)],
-        "by_status": by_status,
-        "sellers": args.sellers,
+        **{key: seeded[key] for key in cases},
+        "sellers": seeded["sellers"],
         "specialists": args.specialists,
-        "events": events,
-        "attempts": sum(attempts_by_status.values()),
-        "attempts_by_status": attempts_by_status,
-        "in_flight": in_flight,
-        "sizes": sizes,
-        "seconds": seconds,
+        **{key: seeded[key] for key in ("events", "attempts", "attempts_by_status", "in_flight")},
+        "sizes": {
+            **{
+                f"{table}_mb": seeded["tables_mb"][table]
+                for table in (common.CASES, common.EVENTS, common.ATTEMPTS)
+            },
+            "indexes_mb": indexes_mb,
+            "database_mb": seeded["database_mb"],
+        },
+        "seconds": seeded["seconds"],
     }
 
 
 def statement_kind(sql: str) -> str:
     """A short name for each statement the sweep runs."""
-    line = sql_one_line(sql, 100_000)
+    line = common.sql_one_line(sql, 100_000)
     head = line[:60].upper()
-    if line.startswith("SELECT") and f'FROM "{CASES}"' in line and "SKIP LOCKED" in line:
+    if line.startswith("SELECT") and f'FROM "{common.CASES}"' in line and "SKIP LOCKED" in line:
         return "batch select (FOR UPDATE SKIP LOCKED)"
     for verb in ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"):
         if head.startswith(verb):
@@ -566,24 +268,24 @@ def run_sweep(*, now: dt.datetime, batch_size: int | None) -> dict[str, Any]:
         "sql_seconds": sql_seconds,
         "python_seconds": seconds - sql_seconds,
         "batches": batches,
-        "batch_ms_median": ms(statistics.median(b["seconds"] for b in full)),
+        "batch_ms_median": common.ms(statistics.median(b["seconds"] for b in full)),
         "batch_ms_min_max": [
-            ms(min(b["seconds"] for b in full)),
-            ms(max(b["seconds"] for b in full)),
+            common.ms(min(b["seconds"] for b in full)),
+            common.ms(max(b["seconds"] for b in full)),
         ],
         "batch_select_ms": {
-            "median": ms(statistics.median(b["select_seconds"] for b in batches)),
-            "first": ms(batches[0]["select_seconds"]),
-            "last": ms(batches[-1]["select_seconds"]),
+            "median": common.ms(statistics.median(b["select_seconds"] for b in batches)),
+            "first": common.ms(batches[0]["select_seconds"]),
+            "last": common.ms(batches[-1]["select_seconds"]),
         },
-        "requeue_ms": ms(phases.requeue_seconds or 0),
-        "ms_per_case": ms(seconds / cases) if cases else None,
+        "requeue_ms": common.ms(phases.requeue_seconds or 0),
+        "ms_per_case": common.ms(seconds / cases) if cases else None,
         # Every kind of statement: calls, total seconds, median ms, calls per case.
         "statements": {
             kind: {
                 "calls": len(times),
                 "seconds": round(sum(times), 3),
-                "ms_median": ms(statistics.median(times)),
+                "ms_median": common.ms(statistics.median(times)),
                 "per_case": round(len(times) / cases, 2) if cases else None,
             }
             for kind, times in sorted(by_kind.items(), key=lambda item: -sum(item[1]))
@@ -594,102 +296,10 @@ def run_sweep(*, now: dt.datetime, batch_size: int | None) -> dict[str, Any]:
     }
 
 
-def sql_digest(sql: str, width: int = 600) -> str:
-    """One line; the list of columns cut to "SELECT ... FROM", a long IN list to its size."""
-    line = sql_one_line(sql, 10**9)
-    columns = re.match(r"SELECT (.{60,}?) FROM ", line)
-    if columns and "(" not in columns.group(1):
-        line = f"SELECT ... FROM {line[columns.end() :]}"
-    line = re.sub(
-        r"IN \(((?:%s|\d+)(?:, (?:%s|\d+)){9,})\)",
-        lambda match: f"IN (<{match.group(1).count(',') + 1} values>)",
-        line,
-    )
-    return line[:width]
-
-
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 2)
-
-
-def plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
-    nodes = [node]
-    for child in node.get("Plans", []):
-        nodes.extend(plan_nodes(child))
-    return nodes
-
-
-def node_label(node: dict[str, Any]) -> str:
-    label = ("Parallel " if node.get("Parallel Aware") else "") + node["Node Type"]
-    if "Index Name" in node:
-        label += f" using {node['Index Name']}"
-    if "Relation Name" in node:
-        label += f" on {node['Relation Name']}"
-    return label
-
-
-class _Rollback(Exception):
-    pass
-
-
-def explain(name: str, sql: str, params: Any) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, BUFFERS) of one statement in a transaction rolled back after.
-
-    The text plan goes to stderr with the statement (parameters inlined, for psql); the
-    JSON gets the node list, the seq scans and the key lines.
-    """
-    from django.db import connection, transaction
-
-    result: dict[str, Any] = {}
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
-            document = cursor.fetchone()[0]
-            result["document"] = json.loads(document) if isinstance(document, str) else document
-            raise _Rollback
-    except _Rollback:
-        pass
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-            text = [line for (line,) in cursor.fetchall()]
-            raw = cursor.cursor
-            literal = (
-                raw.mogrify(sql, params) if hasattr(raw, "mogrify") else f"{sql} -- {params!r}"
-            )
-            raise _Rollback
-    except _Rollback:
-        pass
-    top = result["document"][0]
-    nodes = plan_nodes(top["Plan"])
-    if isinstance(literal, bytes):
-        literal = literal.decode()
-    if len(literal) > 3000:
-        literal = f"{literal[:1500]} ... {literal[-1000:]}  -- {len(literal)} characters in all"
-    print(f"\n=== {name}:", literal, *text, sep="\n", file=sys.stderr)
-    return {
-        "statement": sql_digest(sql),
-        "parameters": len(params or ()),
-        "execution_ms": round(top["Execution Time"], 2),
-        "planning_ms": round(top["Planning Time"], 2),
-        "nodes": [node_label(node) for node in nodes],
-        "seq_scans": sorted(
-            {node.get("Relation Name", "?") for node in nodes if node["Node Type"] == "Seq Scan"}
-        ),
-        "indexes": sorted({node["Index Name"] for node in nodes if "Index Name" in node}),
-        # Without the Buffers lines and the rest: what to read first.
-        "text": [
-            line.rstrip()
-            for line in text
-            if "->" in line
-            or line.lstrip().startswith(("Limit", "LockRows", "Update", "Index", "Sort"))
-            or "Index Cond" in line
-            or "Filter" in line
-            or "Sort Key" in line
-            or "Presorted" in line
-            or "Time:" in line
-        ],
-    }
+def plan_figures(title: str, sql: str, params: Any) -> dict[str, Any]:
+    """``_common.explain`` of one statement (rolled back after), as this benchmark keeps it."""
+    plan = common.explain(title, sql, params)
+    return {key: plan[key] for key in PLAN_KEYS}
 
 
 class _FirstBatchCaught(Exception):
@@ -760,7 +370,10 @@ def round_trip_ms(samples: int = 200) -> dict[str, float]:
             cursor.fetchone()
             times.append(time.perf_counter() - start)
     times.sort()
-    return {"median": ms(statistics.median(times)), "p90": ms(times[int(len(times) * 0.9)])}
+    return {
+        "median": common.ms(statistics.median(times)),
+        "p90": common.ms(times[int(len(times) * 0.9)]),
+    }
 
 
 def check_after(now: dt.datetime) -> dict[str, Any]:
@@ -772,31 +385,17 @@ def check_after(now: dt.datetime) -> dict[str, Any]:
                     count(*) FILTER (WHERE status = 'escalated'
                                      AND escalation_reason = 'unreachable'
                                      AND escalated_at >= %(now)s)
-                FROM {CASES}""",
+                FROM {common.CASES}""",
             {"now": now},
         )
         still_due, escalated = cursor.fetchone()
         cursor.execute(
-            f"""SELECT count(*) FROM {EVENTS} WHERE kind = 'transition'
+            f"""SELECT count(*) FROM {common.EVENTS} WHERE kind = 'transition'
                 AND transition = 'escalate' AND created_at >= %(now)s""",
             {"now": now},
         )
         events = cursor.fetchone()[0]
     return {"still_due": still_due, "escalated_now": escalated, "escalation_events": events}
-
-
-def code_fingerprint() -> dict[str, str]:
-    return file_hashes(
-        (
-            "cases/timers.py",
-            "cases/outreach.py",
-            "cases/services.py",
-            "cases/signals.py",
-            "cases/models.py",
-            "notifications/services.py",
-            "notifications/models.py",
-        )
-    )
 
 
 def machine() -> dict[str, Any]:
@@ -821,10 +420,6 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def load() -> list[float]:
-    return [round(value, 2) for value in os.getloadavg()]
-
-
 RESET_DUE = """
 WITH swept AS (
     UPDATE cases_case SET status = 'opened', escalated_at = NULL, escalation_reason = '',
@@ -844,11 +439,11 @@ def reset_due(now: dt.datetime) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(RESET_DUE, {"now": now})
-        for table in (CASES, EVENTS, ATTEMPTS):
+        for table in (common.CASES, common.EVENTS, common.ATTEMPTS):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
-def measure(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
+def measure(args: argparse.Namespace, timer: common.Timer) -> dict[str, Any]:
     """Seeds, explains, sweeps: everything measured, as plain data."""
     from django.conf import settings
     from django.core.management import call_command
@@ -867,14 +462,14 @@ def measure(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
     now = timezone.now().replace(microsecond=0)
     with timer.phase("seeding"):
         seeded = seed(args=args, now=now)
-    log(f"seeded: {json.dumps(seeded, default=str)}")
+    common.log(f"seeded: {json.dumps(seeded, default=str)}")
 
     plans: dict[str, Any] = {}
     with timer.phase("explain_before"):
         sql, params = first_batch_statement(now=now, batch_size=batch_size)
-        plans["batch_first"] = explain("sweep batch select, first batch (D due)", sql, params)
+        plans["batch_first"] = plan_figures("sweep batch select, first batch (D due)", sql, params)
         for number, (statement, values) in enumerate(requeue_statements(now=now), start=1):
-            plans[f"requeue_{number}"] = explain(
+            plans[f"requeue_{number}"] = plan_figures(
                 f"requeue_due_attempts statement {number} (before the sweep)", statement, values
             )
 
@@ -883,15 +478,15 @@ def measure(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
         if repeat:
             with timer.phase(f"reset_{repeat}"):
                 reset_due(now)
-        load_before = load()
+        load_before = common.load_average()
         round_trip = round_trip_ms()
         with timer.phase(f"sweep_{repeat + 1}"):
             run = run_sweep(now=now, batch_size=batch_size)
-        run["load_average"] = {"before": load_before, "after": load()}
+        run["load_average"] = {"before": load_before, "after": common.load_average()}
         run["round_trip_ms_before"] = round_trip
         run["first_batch_sql_same_as_explained"] = run["first_batch_select"]["sql"] == sql
         run["check"] = {**check_after(now), "expected_escalated": seeded["due_cases"]}
-        log(f"sweep: {json.dumps(run['report'])} in {run['seconds']:.2f} s")
+        common.log(f"sweep: {json.dumps(run['report'])} in {run['seconds']:.2f} s")
         sweeps.append(run)
 
     with timer.phase("idle_sweeps"):
@@ -900,18 +495,18 @@ def measure(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
 
     with timer.phase("explain_after"):
         last = sweeps[-1]["last_batch_select"]
-        plans["batch_last"] = explain(
+        plans["batch_last"] = plan_figures(
             f"sweep batch select, last batch ({len(last['params'])} parameters, none due)",
             last["sql"],
             last["params"],
         )
-        plans["batch_idle"] = explain(
+        plans["batch_idle"] = plan_figures(
             "sweep batch select, idle sweep",
             idle[-1]["first_batch_select"]["sql"],
             idle[-1]["first_batch_select"]["params"],
         )
         for number, record in enumerate(idle[-1]["requeue_statements"], start=1):
-            plans[f"requeue_idle_{number}"] = explain(
+            plans[f"requeue_idle_{number}"] = plan_figures(
                 f"requeue_due_attempts statement {number} (idle sweep)",
                 record["sql"],
                 record["params"],
@@ -923,7 +518,7 @@ def measure(args: argparse.Namespace, timer: Timer) -> dict[str, Any]:
         "sweeps": sweeps,
         "idle": idle,
         "round_trip_after": round_trip_after,
-        "server": server_settings(),
+        "server": common.server_settings(),
     }
 
 
@@ -940,12 +535,12 @@ def sweep_figures(run: dict[str, Any]) -> dict[str, Any]:
         if key not in TRANSIENT
     }
     figures["batch_ms_by_position"] = {
-        "first_5": [ms(b["seconds"]) for b in batches[:5]],
-        "last_5": [ms(b["seconds"]) for b in batches[-5:]],
+        "first_5": [common.ms(b["seconds"]) for b in batches[:5]],
+        "last_5": [common.ms(b["seconds"]) for b in batches[-5:]],
     }
     figures["batch_select_ms_by_position"] = {
-        "first_5": [ms(b["select_seconds"]) for b in batches[:5]],
-        "last_5": [ms(b["select_seconds"]) for b in batches[-5:]],
+        "first_5": [common.ms(b["select_seconds"]) for b in batches[:5]],
+        "last_5": [common.ms(b["select_seconds"]) for b in batches[-5:]],
     }
     figures["statements_per_full_batch"] = (
         statistics.median(b["statements"] for b in with_rows) if with_rows else None
@@ -958,7 +553,9 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
-def build_result(measured: dict[str, Any], timer: Timer, code_before: dict[str, str]) -> dict:
+def build_result(
+    measured: dict[str, Any], timer: common.Timer, code_before: dict[str, str]
+) -> dict:
     plans = measured["plans"]
     sweeps = [sweep_figures(run) for run in measured["sweeps"]]
     idle = [sweep_figures(run) for run in measured["idle"]]
@@ -989,7 +586,7 @@ def build_result(measured: dict[str, Any], timer: Timer, code_before: dict[str, 
                 sweeps[-1]["batch_select_ms"]["first"],
                 sweeps[-1]["batch_select_ms"]["last"],
             ],
-            "idle_sweep_ms_median": ms(statistics.median(run["seconds"] for run in idle)),
+            "idle_sweep_ms_median": common.ms(statistics.median(run["seconds"] for run in idle)),
             "idle_sweep_queries": idle[0]["queries"],
             "round_trip_ms_median": sweeps[0]["round_trip_ms_before"]["median"],
         },
@@ -998,8 +595,8 @@ def build_result(measured: dict[str, Any], timer: Timer, code_before: dict[str, 
         "plans": plans,
         "sweeps": sweeps,
         "idle_sweep": {
-            "runs_ms": [ms(run["seconds"]) for run in idle],
-            "median_ms": ms(statistics.median(run["seconds"] for run in idle)),
+            "runs_ms": [common.ms(run["seconds"]) for run in idle],
+            "median_ms": common.ms(statistics.median(run["seconds"] for run in idle)),
             "queries": idle[0]["queries"],
             "statements": idle[-1]["statements"],
             "report": idle[-1]["report"],
@@ -1011,38 +608,20 @@ def build_result(measured: dict[str, Any], timer: Timer, code_before: dict[str, 
         # The cores are shared with other work: compare runs at similar load and similar
         # round trips (SELECT 1 on the benchmark's connection, ms; each sweep has its own).
         "round_trip_ms_after": measured["round_trip_after"],
-        "load_average_now": load(),
+        "load_average_now": common.load_average(),
         "machine": machine(),
         "code": code_before,
-        "code_changed_during_run": sorted(
-            name for name, digest in code_fingerprint().items() if code_before[name] != digest
-        ),
+        "code_changed_during_run": common.changed_files(code_before),
     }
 
 
 def main() -> None:
     args = parse_args()
-    code_before = code_fingerprint()
-    maintenance_url, bench_url, name = database_urls(args.database_url, script="sweep.py")
+    code_before = common.file_hashes(MEASURED_FILES)
 
-    timer = Timer()
-    create_database(maintenance_url, name)
-    log(f"created database {name}")
-    try:
-        django_setup(bench_url)
-        from django.db import connections
-
+    timer = common.Timer()
+    with common.bench_database(args.database_url, script="sweep.py", keep=args.keep):
         measured = measure(args, timer)
-        connections.close_all()
-    finally:
-        if args.keep:
-            log(f"kept database {name}")
-        else:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database(maintenance_url, name)
-            log(f"dropped database {name}")
     print(json.dumps(build_result(measured, timer, code_before), indent=2, default=str))
 
 

@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django_fsm.admin import FSMAdminMixin
 
-from cases.models import Case, CaseEvent, CaseNote, RemediationStep, Specialist
+from cases.models import Case, CaseEvent, CaseNote, RemediationStep
 from cases.services import CaseConflict, case_transition
 from config.admin import ReadOnlyAdminMixin
+from notifications.admin import ContactAttemptAdmin as BaseContactAttemptAdmin
 from notifications.models import ContactAttempt
 
 
@@ -34,10 +36,12 @@ class CaseEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["created_at", "id"]
 
 
-class ContactAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ContactAttemptInline(ReadOnlyAdminMixin, GenericTabularInline):
     """Calls, texts and emails: a record of what was sent, never edited by hand."""
 
     model = ContactAttempt
+    ct_field = "subject_type"
+    ct_fk_field = "subject_id"
     fields = [
         "created_at",
         "channel",
@@ -157,15 +161,6 @@ class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-@admin.register(Specialist)
-class SpecialistAdmin(admin.ModelAdmin):
-    list_display = ["user", "on_duty", "time_zone"]
-    list_filter = ["on_duty", "stores"]
-    list_editable = ["on_duty"]
-    filter_horizontal = ["stores"]
-    search_fields = ["user__username", "user__first_name", "user__last_name"]
-
-
 @admin.register(CaseNote)
 class CaseNoteAdmin(admin.ModelAdmin):
     list_display = ["created_at", "case", "author"]
@@ -175,3 +170,13 @@ class CaseNoteAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+admin.site.unregister(ContactAttempt)
+
+
+@admin.register(ContactAttempt)
+class ContactAttemptAdmin(BaseContactAttemptAdmin):
+    """Attempts found by the case and seller they are about: the link is this app's."""
+
+    search_fields = [*BaseContactAttemptAdmin.search_fields, "case__seller__seller_id"]

@@ -1,23 +1,36 @@
-"""``/api/v1/cases/``: open cases (upstream systems, desk), read them, fire transitions."""
+"""``/api/v1/cases/``: everything the desk does with a case, for upstream systems and the desk.
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from drf_spectacular.types import OpenApiTypes
+Open, list and read cases; fire transitions; the remediation plan (steps), notes and
+assignment. Each write calls the same service as the desk's page for it, so it writes
+the same audit event, and is allowed to exactly whom the desk allows it
+(``desk_permissions``). A case the reader may not see is a 404 before anything else.
+Errors are RFC 9457 problems from the one handler (``config.problem_details``).
+"""
+
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
-from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from cases.models import Case, CaseEvent
-from cases.selectors import case_queue, cases_visible_to
-from cases.services import TRANSITIONS, CaseConflict, UnknownTransition, case_open, case_transition
+from cases.filters import CaseFilter
+from cases.models import Case, CaseEvent, CaseNote, RemediationStep
+from cases.selectors import case_attempts, case_list, cases_visible_to
+from cases.services import (
+    TRANSITIONS,
+    case_add_note,
+    case_assign,
+    case_open,
+    case_transition,
+    remediation_step_add,
+    remediation_step_complete,
+)
+from config.errors import NotFound
+from config.problem_details import problem_responses
 from notifications.models import ContactAttempt
 from sellers.models import PolicyArea, Seller, Severity
 
@@ -27,6 +40,24 @@ class OpensCases(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return request.method != "POST" or request.user.has_perm("cases.open_case")
+
+
+class DeskPermissions(BasePermission):
+    """What the desk's page for the same action requires, checked on the case once found.
+
+    ``view.desk_permissions`` maps an HTTP method to ``(permissions, refusal)``; a
+    method not in it needs nothing beyond seeing the case.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return True
+
+    def has_object_permission(self, request: Request, view: APIView, obj: object) -> bool:
+        needed, refusal = getattr(view, "desk_permissions", {}).get(request.method, ((), ""))
+        if request.user.has_perms(needed):
+            return True
+        self.message = refusal
+        return False
 
 
 class CaseEventOut(serializers.ModelSerializer):
@@ -65,14 +96,6 @@ class ContactAttemptOut(serializers.ModelSerializer):
             "sent_at",
             "connected_at",
         ]
-
-
-def attempts_visible_to(user: User, case: Case):
-    """Staff see every attempt; a seller sees those addressed to the seller."""
-    attempts = case.attempts.all()
-    if user.has_perm("accounts.use_desk"):
-        return attempts
-    return attempts.exclude(purpose=ContactAttempt.Purpose.DEADLINE_WARNING)
 
 
 class CaseOut(serializers.ModelSerializer):
@@ -128,64 +151,75 @@ class CaseIn(serializers.Serializer):
     upstream_id = serializers.CharField(max_length=100, required=False, allow_null=True)
 
 
-class ConflictOut(serializers.Serializer):
-    error = serializers.CharField()
-    status = serializers.CharField()
-    allowed = serializers.ListField(child=serializers.CharField())
+class RemediationStepOut(serializers.ModelSerializer):
+    class Meta:
+        model = RemediationStep
+        fields = ["id", "text", "owner", "due_on", "done_at"]
 
 
-def _bool_param(request: Request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in {"1", "true", "yes"}:
-        return True
-    if raw.lower() in {"0", "false", "no"}:
-        return False
-    raise ApiValidationError({name: [f"{raw!r} is not true or false."]})
+class RemediationStepIn(serializers.Serializer):
+    text = serializers.CharField(error_messages={"blank": "Say what has to be done."})
+    owner = serializers.ChoiceField(choices=RemediationStep.Owner.choices)
+    due_on = serializers.DateField(input_formats=["iso-8601"])
 
 
-class CaseCollection(APIView):
+class CaseNoteOut(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username")
+
+    class Meta:
+        model = CaseNote
+        fields = ["id", "text", "author", "created_at"]
+
+
+class CaseNoteIn(serializers.Serializer):
+    text = serializers.CharField(error_messages={"blank": "Write something in the note."})
+
+
+class AssignmentIn(serializers.Serializer):
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        allow_null=True,
+        help_text="Username of the specialist, or null to unassign.",
+        error_messages={"does_not_exist": "No active user is called {value}."},
+    )
+
+
+class CaseView(APIView):
+    """A view of one case: found among those the reader may see, then checked for the
+    desk's permissions of the request's method."""
+
+    permission_classes = [*APIView.permission_classes, DeskPermissions]
+    desk_permissions: dict[str, tuple[tuple[str, ...], str]] = {}
+
+    def get_case(self, case_id: int, cases=None) -> Case:
+        cases = cases if cases is not None else cases_visible_to(self.request.user)
+        case = cases.filter(pk=case_id).first()
+        if case is None:
+            raise NotFound(f"There is no case {case_id}, or it is not yours to see.")
+        self.check_object_permissions(self.request, case)
+        return case
+
+
+class CaseCollection(ListAPIView):
     permission_classes = [*APIView.permission_classes, OpensCases]
+    serializer_class = CaseOut
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CaseFilter
+
+    def get_queryset(self):
+        return case_list(viewer=self.request.user, status=list(Case.Status.values))
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("status", description="One or more, comma-separated."),
-            OpenApiParameter("seller_id"),
-            OpenApiParameter("store", description="Store code, e.g. US."),
-            OpenApiParameter("assigned_to", description="Username of the specialist."),
-            OpenApiParameter(
-                "overdue", OpenApiTypes.BOOL, description="Past the deadline, not reached."
-            ),
-        ],
-        responses=CaseOut(many=True),
+        responses={200: CaseOut(many=True), **problem_responses(400, 401)},
         summary="Cases you may see, most urgent deadline first.",
     )
-    def get(self, request: Request) -> Response:
-        statuses = [s for s in request.query_params.get("status", "").split(",") if s]
-        unknown = sorted(set(statuses) - set(Case.Status.values))
-        if unknown:
-            raise ApiValidationError({"status": [f"Unknown status: {', '.join(unknown)}."]})
-        cases = case_queue(
-            cases=cases_visible_to(request.user),
-            status=statuses or Case.Status.values,
-            store=request.query_params.get("store") or None,
-            overdue=_bool_param(request, "overdue"),
-        )
-        if seller_id := request.query_params.get("seller_id"):
-            cases = cases.filter(seller__seller_id=seller_id)
-        if assigned_to := request.query_params.get("assigned_to"):
-            # By id, not through a join on username: the (assigned_to, deadline) index
-            # then serves the order too.
-            user_id = User.objects.filter(username=assigned_to).values_list("pk", flat=True).first()
-            cases = cases.filter(assigned_to_id=user_id)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(cases, request, view=self)
-        return paginator.get_paginated_response(CaseOut(page, many=True).data)
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=CaseIn,
-        responses={201: CaseOut, 200: CaseOut},
+        responses={201: CaseOut, 200: CaseOut, **problem_responses(400, 401, 403)},
         summary="Open a case; the same upstream_id again answers the existing case (200).",
     )
     def post(self, request: Request) -> Response:
@@ -207,63 +241,156 @@ class CaseCollection(APIView):
         )
 
 
-class CaseDetail(APIView):
-    @extend_schema(responses=CaseDetailOut, summary="One case with its events.")
+class CaseDetail(CaseView):
+    @extend_schema(
+        responses={200: CaseDetailOut, **problem_responses(401, 404)},
+        summary="One case with its events.",
+    )
     def get(self, request: Request, case_id: int) -> Response:
-        case = get_object_or_404(
-            cases_visible_to(request.user).prefetch_related("events__actor"), pk=case_id
-        )
-        return Response(CaseDetailOut(case).data)
+        cases = cases_visible_to(request.user).prefetch_related("events__actor")
+        return Response(CaseDetailOut(self.get_case(case_id, cases)).data)
 
 
-class CaseEvents(APIView):
-    @extend_schema(responses=CaseEventOut(many=True), summary="The audit trail of a case.")
+class CaseEvents(CaseView):
+    @extend_schema(
+        responses={200: CaseEventOut(many=True), **problem_responses(401, 404)},
+        summary="The audit trail of a case, oldest first.",
+    )
     def get(self, request: Request, case_id: int) -> Response:
-        case = get_object_or_404(cases_visible_to(request.user), pk=case_id)
+        case = self.get_case(case_id)
         return Response(CaseEventOut(case.events.select_related("actor"), many=True).data)
 
 
-class CaseAttempts(APIView):
+class CaseAttempts(CaseView):
     @extend_schema(
-        responses=ContactAttemptOut(many=True),
+        responses={200: ContactAttemptOut(many=True), **problem_responses(401, 404)},
         summary="Calls, texts and emails sent about a case, with their status history.",
     )
     def get(self, request: Request, case_id: int) -> Response:
-        case = get_object_or_404(cases_visible_to(request.user), pk=case_id)
-        attempts = attempts_visible_to(request.user, case)
-        return Response(ContactAttemptOut(attempts, many=True).data)
+        case = self.get_case(case_id)
+        return Response(ContactAttemptOut(case_attempts(case, request.user), many=True).data)
 
 
-class CaseTransition(APIView):
+class CaseTransition(CaseView):
     @extend_schema(
         request=inline_serializer(
             "TransitionIn", {"reason": serializers.CharField(required=False)}
         ),
-        responses={200: CaseOut, 409: ConflictOut},
+        responses={200: CaseOut, **problem_responses(400, 401, 403, 404, 409)},
         parameters=[
             OpenApiParameter("name", enum=list(TRANSITIONS), location=OpenApiParameter.PATH)
         ],
         summary="Fire a transition; 409 when not possible now, 403 when not yours to fire.",
     )
     def post(self, request: Request, case_id: int, name: str) -> Response:
-        get_object_or_404(cases_visible_to(request.user), pk=case_id)
+        self.get_case(case_id)
         reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
         if not isinstance(reason, str):
-            raise ApiValidationError({"reason": ["Must be text."]})
-        try:
-            case_transition(case_id=case_id, name=name, by=request.user, reason=reason)
-        except UnknownTransition:
-            raise NotFound(
-                f"No transition is called {name!r}; use one of {', '.join(TRANSITIONS)}."
-            ) from None
-        except PermissionDenied as error:
-            raise ApiPermissionDenied(str(error)) from None
-        except ValidationError as error:
-            raise ApiValidationError(error.message_dict) from None
-        except CaseConflict as error:
-            return Response(
-                {"error": str(error), "status": error.status, "allowed": error.allowed},
-                status=status.HTTP_409_CONFLICT,
-            )
-        case = cases_visible_to(request.user).get(pk=case_id)
-        return Response(CaseOut(case).data)
+            raise serializers.ValidationError({"reason": ["Must be text."]})
+        case_transition(case_id=case_id, name=name, by=request.user, reason=reason)
+        return Response(CaseOut(cases_visible_to(request.user).get(pk=case_id)).data)
+
+
+class CaseSteps(CaseView):
+    """The remediation plan: every reader of the case sees it (the seller too)."""
+
+    desk_permissions = {
+        "POST": (
+            ("accounts.use_desk", "cases.add_remediationstep"),
+            "Only the desk adds steps to a plan.",
+        ),
+    }
+
+    @extend_schema(
+        responses={200: RemediationStepOut(many=True), **problem_responses(401, 404)},
+        summary="The case's plan steps, soonest due first.",
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        case = self.get_case(case_id)
+        return Response(RemediationStepOut(case.steps.all(), many=True).data)
+
+    @extend_schema(
+        request=RemediationStepIn,
+        responses={201: RemediationStepOut, **problem_responses(400, 401, 403, 404, 409)},
+        summary="Add a step to the plan the seller sees; 409 once the case is closed.",
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        case = self.get_case(case_id)
+        incoming = RemediationStepIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        step = remediation_step_add(case_id=case.pk, by=request.user, **incoming.validated_data)
+        return Response(RemediationStepOut(step).data, status=status.HTTP_201_CREATED)
+
+
+class CaseStepDone(CaseView):
+    desk_permissions = {
+        "POST": (
+            ("accounts.use_desk", "cases.change_remediationstep"),
+            "Only the desk marks plan steps done.",
+        ),
+    }
+
+    @extend_schema(
+        request=None,
+        responses={200: RemediationStepOut, **problem_responses(401, 403, 404, 409)},
+        summary="Mark a plan step done (again: no change); 409 once the case is closed.",
+    )
+    def post(self, request: Request, case_id: int, step_id: int) -> Response:
+        case = self.get_case(case_id)
+        if not case.steps.filter(pk=step_id).exists():
+            raise NotFound(f"Case {case_id} has no plan step {step_id}.")
+        step = remediation_step_complete(step_id=step_id, by=request.user)
+        return Response(RemediationStepOut(step).data)
+
+
+class CaseNotes(CaseView):
+    """Notes are the desk's own: never shown to a seller, even on the seller's case."""
+
+    desk_permissions = {
+        "GET": (
+            ("accounts.use_desk", "cases.view_casenote"),
+            "Notes are internal to the desk.",
+        ),
+        "POST": (
+            ("accounts.use_desk", "cases.add_casenote"),
+            "Only the desk adds notes to cases.",
+        ),
+    }
+
+    @extend_schema(
+        responses={200: CaseNoteOut(many=True), **problem_responses(401, 403, 404)},
+        summary="The desk's notes on a case, oldest first.",
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        case = self.get_case(case_id)
+        return Response(CaseNoteOut(case.notes.select_related("author"), many=True).data)
+
+    @extend_schema(
+        request=CaseNoteIn,
+        responses={201: CaseNoteOut, **problem_responses(400, 401, 403, 404)},
+        summary="Add a note to a case (an event on its trail).",
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        case = self.get_case(case_id)
+        incoming = CaseNoteIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        note = case_add_note(case_id=case.pk, by=request.user, text=incoming.validated_data["text"])
+        return Response(CaseNoteOut(note).data, status=status.HTTP_201_CREATED)
+
+
+class CaseAssignment(CaseView):
+    desk_permissions = {
+        "POST": (("accounts.use_desk", "cases.assign_case"), "Only managers assign cases."),
+    }
+
+    @extend_schema(
+        request=AssignmentIn,
+        responses={200: CaseOut, **problem_responses(400, 401, 403, 404)},
+        summary="Assign the case to a specialist, or to nobody (managers).",
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        case = self.get_case(case_id)
+        incoming = AssignmentIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        case_assign(case_id=case.pk, to=incoming.validated_data["assigned_to"], by=request.user)
+        return Response(CaseOut(cases_visible_to(request.user).get(pk=case.pk)).data)

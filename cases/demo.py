@@ -3,9 +3,10 @@
 from django.utils import timezone
 
 from accounts.models import User
-from cases.models import Case, RemediationStep, Specialist
+from cases.models import Case, RemediationStep
 from cases.services import case_open, case_transition, remediation_step_add
 from sellers.models import Seller, Store
+from staff.models import Specialist
 
 # (upstream id, seller id, policy area, severity, summary, how far it got)
 DEMO_CASES = [

@@ -13,31 +13,14 @@ The lifecycle, readable from the transitions below::
 """
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from phonenumber_field.modelfields import PhoneNumberField
 
 from config.append_only import AppendOnlyModel
-from sellers.models import PolicyArea, Seller, Severity, Store
-
-
-class Specialist(models.Model):
-    """A person who works cases: whether on duty now, where they work, which stores."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="specialist"
-    )
-    on_duty = models.BooleanField(default=False)
-    phone = PhoneNumberField(
-        blank=True, help_text="Where a seller's answered call is connected (E.164)."
-    )
-    time_zone = models.CharField(max_length=64, default="UTC")
-    stores = models.ManyToManyField(Store, related_name="specialists", blank=True)
-
-    def __str__(self) -> str:
-        return self.user.get_full_name() or self.user.username
+from sellers.models import PolicyArea, Seller, Severity
 
 
 class Case(ConcurrentTransitionMixin, models.Model):
@@ -53,7 +36,16 @@ class Case(ConcurrentTransitionMixin, models.Model):
         NON_COOPERATION = "non_cooperation", "Seller stopped cooperating"
         MANUAL = "manual", "Escalated by a specialist"
 
+    class AttemptPurpose(models.TextChoices):
+        """Why a call, text or email about a case was sent (``ContactAttempt.purpose``)."""
+
+        OUTREACH = "outreach", "Outreach to the seller"
+        DEADLINE_WARNING = "deadline_warning", "Deadline warning"
+        INACTIVITY_WARNING = "inactivity_warning", "Inactivity warning"
+
     OPEN_STATUSES = (Status.OPENED, Status.CONTACTED, Status.IN_REMEDIATION)
+    # What the desk sends itself: never shown to the seller.
+    INTERNAL_PURPOSES = (AttemptPurpose.DEADLINE_WARNING,)
 
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="cases")
     policy_area = models.CharField(max_length=32, choices=PolicyArea.choices)
@@ -102,12 +94,20 @@ class Case(ConcurrentTransitionMixin, models.Model):
     deadline_warnings = models.PositiveSmallIntegerField(default=0)
     inactivity_warned_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Calls, texts and emails about the case (notifications knows no case: the link is ours).
+    attempts = GenericRelation(
+        "notifications.ContactAttempt",
+        content_type_field="subject_type",
+        object_id_field="subject_id",
+        related_query_name="case",
+    )
 
     class Meta:
         permissions = [
             ("reinstate_case", "Can reinstate an escalated case"),
             ("assign_case", "Can assign cases to specialists"),
             ("open_case", "Can open cases"),
+            ("receive_deadline_warnings", "Gets the deadline warnings of every case"),
         ]
         # Measured on 1M cases (benchmarks/case_queue.py): each queue page reads its
         # first rows straight from one of these, with no sort.

@@ -1,18 +1,27 @@
-"""Reads of cases shared by the desk, the API and the portal."""
+"""Reads of cases shared by the desk, the API and the portal.
+
+What a viewer may see is decided here, once: which cases (``cases_visible_to``,
+``case_list``), which calls, texts and emails (``case_attempts``: the desk's own
+deadline warnings are internal), and the timeline built from both (``case_timeline``).
+"""
 
 import datetime as dt
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
-from cases.models import Case
+from cases.models import Case, CaseEvent
+from cases.services import UnknownTransition, transition_spec
 from notifications.models import ContactAttempt
+
+DESK_PERMISSION = "accounts.use_desk"
 
 
 def cases_visible_to(user) -> QuerySet[Case]:
     """Desk users and upstream systems see every case; a seller's logins only their own."""
     cases = Case.objects.select_related("seller__store", "assigned_to")
-    if user.has_perm("accounts.use_desk") or user.has_perm("cases.open_case"):
+    if user.has_perm(DESK_PERMISSION) or user.has_perm("cases.open_case"):
         return cases
     if user.has_perm("accounts.use_portal"):
         return cases.filter(seller__users=user)
@@ -56,14 +65,117 @@ def case_queue(
     return cases.order_by(F("reach_deadline").asc(nulls_last=True), "opened_at", "pk")
 
 
-def seller_cases(seller) -> QuerySet[Case]:
-    """A seller's cases, newest first, with their plans and how we reached out (the portal)."""
-    # What we sent the seller, oldest first; the desk's deadline warnings are internal.
-    to_seller = ContactAttempt.objects.exclude(
-        purpose=ContactAttempt.Purpose.DEADLINE_WARNING
-    ).order_by("created_at", "pk")
+def case_list(*, viewer, **filters: object) -> QuerySet[Case]:
+    """The cases ``viewer`` may see, filtered as ``case_queue`` filters, most urgent first."""
+    return case_queue(cases=cases_visible_to(viewer), **filters)
+
+
+def _attempts_for(viewer) -> QuerySet[ContactAttempt]:
+    attempts = ContactAttempt.objects.order_by("created_at", "pk")
+    if viewer is not None and viewer.has_perm(DESK_PERMISSION):
+        return attempts
+    return attempts.exclude(purpose__in=Case.INTERNAL_PURPOSES)
+
+
+def case_attempts(case: Case, viewer) -> QuerySet[ContactAttempt]:
+    """Calls, texts and emails about ``case``: all to the desk, those to the seller otherwise."""
+    return _attempts_for(viewer).filter(
+        subject_type=ContentType.objects.get_for_model(Case), subject_id=case.pk
+    )
+
+
+def outreach_call(attempt_id: int) -> tuple[ContactAttempt, Case] | None:
+    """An outreach call and its case, for the call's TwiML (``cases.calls``)."""
+    attempt = ContactAttempt.objects.filter(
+        pk=attempt_id,
+        channel=ContactAttempt.Channel.CALL,
+        subject_type=ContentType.objects.get_for_model(Case),
+    ).first()
+    if attempt is None:
+        return None
+    case = (
+        Case.objects.select_related("seller__store", "assigned_to__specialist")
+        .filter(pk=attempt.subject_id)
+        .first()
+    )
+    return (attempt, case) if case is not None else None
+
+
+def seller_cases(seller, viewer=None) -> QuerySet[Case]:
+    """A seller's cases, newest first, with their plans and how we reached out (the portal).
+
+    ``case.to_seller`` holds the attempts the viewer may see, oldest first.
+    """
     return (
         Case.objects.filter(seller=seller)
-        .prefetch_related("steps", Prefetch("attempts", queryset=to_seller, to_attr="to_seller"))
+        .prefetch_related(
+            "steps", Prefetch("attempts", queryset=_attempts_for(viewer), to_attr="to_seller")
+        )
         .order_by("-opened_at", "-pk")
     )
+
+
+ATTEMPT_TITLES = {
+    Case.AttemptPurpose.OUTREACH: "{channel} to the seller",
+    Case.AttemptPurpose.DEADLINE_WARNING: "Deadline warning {channel}",
+    Case.AttemptPurpose.INACTIVITY_WARNING: "Inactivity warning {channel}",
+}
+
+
+def _status_label(value: str) -> str:
+    return Case.Status(value).label if value in Case.Status.values else value
+
+
+def _event_title(event: CaseEvent) -> str:
+    if event.kind != CaseEvent.Kind.TRANSITION:
+        return event.get_kind_display()
+    try:
+        return transition_spec(event.transition).label
+    except UnknownTransition:
+        return event.transition
+
+
+def _attempt_row(attempt: ContactAttempt) -> dict:
+    """A contact attempt on the timeline: where it went, how far it got, each step's time."""
+    channel = attempt.get_channel_display()
+    outreach = attempt.purpose == Case.AttemptPurpose.OUTREACH
+    title = ATTEMPT_TITLES.get(attempt.purpose, "{channel}").format(
+        channel=channel if outreach else channel.lower()
+    )
+    steps = " → ".join(
+        f"{entry['status']} {entry['at'][11:16]}" for entry in attempt.history if "status" in entry
+    )
+    reason = f"{attempt.destination} · {steps}"
+    if attempt.error:
+        reason += f"\nLast error: {attempt.error}"
+    return {
+        "kind": "attempt",
+        "title": title,
+        "actor": "outreach",
+        "at": attempt.created_at,
+        "from_status": "",
+        "to_status": "",
+        "status": attempt.get_status_display(),
+        "outcome": attempt.get_outcome_display() if attempt.outcome else "",
+        "reason": reason,
+    }
+
+
+def case_timeline(case: Case, viewer) -> list[dict]:
+    """The case's events and the attempts ``viewer`` may see, oldest first, in words:
+    who or what, when, from → to, why."""
+    rows = [
+        {
+            "kind": event.kind,
+            "title": _event_title(event),
+            "actor": event.actor_label,
+            "at": event.created_at,
+            "from_status": _status_label(event.from_status) if event.from_status else "",
+            "to_status": _status_label(event.to_status) if event.to_status else "",
+            "reason": event.reason,
+        }
+        for event in case.events.select_related("actor")
+    ]
+    rows.extend(_attempt_row(attempt) for attempt in case_attempts(case, viewer))
+    rows.sort(key=lambda row: row["at"])
+    return rows

@@ -10,17 +10,21 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from accounts.models import User
-from cases.models import Case, CaseEvent, CaseNote, RemediationStep, Specialist
+from cases.models import Case, CaseEvent, CaseNote, RemediationStep
 from cases.outreach import next_action_for
-from notifications.queue import enqueue_on_commit
+from cases.tasks import sweep_case_task
+from config.errors import Conflict, Forbidden, InvalidInput, NotFound
+from config.tasks import enqueue_on_commit
+from notifications.services import attempt_connected
 from sellers.models import AssuranceState, Seller
+from staff import selectors as staff_selectors
+from staff.selectors import is_specialist
 
 TRANSITIONS = ("contact", "start_remediation", "resolve", "escalate", "reinstate")
 # A system process (the sweep, a connected call) acts for the desk: it may fire what a
@@ -28,17 +32,26 @@ TRANSITIONS = ("contact", "start_remediation", "resolve", "escalate", "reinstate
 PROCESS_PERMISSION = "accounts.use_desk"
 
 
-class CaseConflict(Exception):
-    """The transition is not possible from the case's current state, or lost a race."""
+class CaseConflict(Conflict):
+    """The transition is not possible from the case's current state, or lost a race (409).
+
+    ``status`` is the case's status now, ``allowed`` the transitions possible from it.
+    """
 
     def __init__(self, message: str, *, case: Case) -> None:
-        super().__init__(message)
-        self.status = case.status
-        self.allowed = [t.name for t in case.get_available_status_transitions()]
+        super().__init__(
+            message,
+            status=case.status,
+            allowed=[t.name for t in case.get_available_status_transitions()],
+        )
 
 
-class UnknownTransition(Exception):
-    pass
+class UnknownTransition(NotFound):
+    """No transition has this name (404); the message names those that exist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No transition is called {name!r}; use one of {', '.join(TRANSITIONS)}.")
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -75,19 +88,11 @@ def _deadline_for(opened_at: dt.datetime) -> dt.datetime:
 
 def specialist_pick(*, seller: Seller) -> User | None:
     """The on-duty specialist serving the seller's store with the fewest open cases."""
-    candidate = (
-        Specialist.objects.filter(on_duty=True, stores=seller.store, user__is_active=True)
-        .annotate(
-            open_cases=Count(
-                "user__assigned_cases",
-                filter=Q(user__assigned_cases__status__in=Case.OPEN_STATUSES),
-            )
-        )
-        .order_by("open_cases", "pk")
-        .select_related("user")
-        .first()
+    open_cases = Count(
+        "user__assigned_cases", filter=Q(user__assigned_cases__status__in=Case.OPEN_STATUSES)
     )
-    return candidate.user if candidate else None
+    specialist = staff_selectors.specialist_pick(store=seller.store, workload=open_cases)
+    return specialist.user if specialist else None
 
 
 def case_open(
@@ -140,8 +145,6 @@ def case_open(
                     else "The seller is not enrolled in AHA: no 72-hour guarantee."
                 ),
             )
-            from cases.tasks import sweep_case_task
-
             enqueue_on_commit(sweep_case_task, case.pk)
             if case.assigned_to_id:
                 CaseEvent.objects.create(
@@ -174,8 +177,8 @@ def case_transition(
     (the sweep escalates as unreachable only a case still opened). The case's timer is
     set again from its new state.
 
-    Raises UnknownTransition, PermissionDenied (the person, or a system process, may never
-    fire it), ValidationError (a required reason is missing) or CaseConflict (not possible
+    Raises UnknownTransition, Forbidden (the person, or a system process, may never
+    fire it), InvalidInput (a required reason is missing) or CaseConflict (not possible
     now).
     """
     spec, reason = _checked(name, by=by, reason=reason)
@@ -199,19 +202,43 @@ def case_transition(
     return case
 
 
+def case_call_connected(*, attempt_id: int, at: dt.datetime | None = None) -> Case | None:
+    """An outreach call answered by a person and connected to a specialist: the seller is
+    reached, so the case is ``contacted`` (DESIGN.md "Cases"), judged against its deadline.
+
+    Twilio may tell us twice (the specialist's answer, then the dial's result): the first
+    report counts, the second finds the case contacted already and changes nothing.
+    """
+    with transaction.atomic():
+        attempt = attempt_connected(attempt_id=attempt_id, at=at)
+        if attempt.subject_id is None:
+            return None
+        try:
+            return case_transition(
+                case_id=attempt.subject_id,
+                name="contact",
+                process="twilio call",
+                reason="The seller answered our call and was connected to a specialist.",
+                at=attempt.connected_at,
+            )
+        except CaseConflict:
+            # Contacted already, by this call's other report or by a person.
+            return None
+
+
 def _checked(name: str, *, by: User | None, reason: str) -> tuple[TransitionSpec, str]:
     """The transition's spec and the cleaned reason, once who and why are allowed."""
     spec = transition_spec(name)
     if by is not None and not by.has_perm(spec.permission):
-        raise PermissionDenied(f"You may not {spec.label.lower()} cases.")
+        raise Forbidden(f"You may not {spec.label.lower()} cases.")
     if by is None and spec.permission != PROCESS_PERMISSION:
-        raise PermissionDenied(f"A system process may not {spec.label.lower()} cases.")
+        raise Forbidden(f"A system process may not {spec.label.lower()} cases.")
     reason = (reason or "").strip()
     if "\x00" in reason:
         # PostgreSQL text cannot hold NUL: refuse it as bad input, not a server error.
-        raise ValidationError({"reason": ["Null characters are not allowed."]})
+        raise InvalidInput({"reason": ["Null characters are not allowed."]})
     if spec.needs_reason and not reason:
-        raise ValidationError({"reason": [f"Say why: {spec.label.lower()} needs a reason."]})
+        raise InvalidInput({"reason": [f"Say why: {spec.label.lower()} needs a reason."]})
     return spec, reason
 
 
@@ -263,9 +290,9 @@ def _not_now(case: Case, spec: TransitionSpec) -> str:
 def case_assign(*, case_id: int, to: User | None, by: User) -> Case:
     """Managers reassign work; the change is an event."""
     if not by.has_perm("cases.assign_case"):
-        raise PermissionDenied("Only managers assign cases.")
-    if to is not None and not Specialist.objects.filter(user=to).exists():
-        raise ValidationError({"assigned_to": [f"{to.get_username()} is not a specialist."]})
+        raise Forbidden("Only managers assign cases.")
+    if to is not None and not is_specialist(to):
+        raise InvalidInput({"assigned_to": [f"{to.get_username()} is not a specialist."]})
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case_id)
         if case.assigned_to_id == (to.pk if to else None):
@@ -284,7 +311,7 @@ def case_assign(*, case_id: int, to: User | None, by: User) -> Case:
 def case_add_note(*, case_id: int, by: User, text: str) -> CaseNote:
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": ["Write something in the note."]})
+        raise InvalidInput({"text": ["Write something in the note."]})
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case_id)
         note = CaseNote.objects.create(case=case, author=by, text=text)

@@ -25,11 +25,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
+from cases.messages import email_for, sms_for
 from cases.models import Case, CaseEvent
 from cases.outreach import Due, OutreachRules, plan, state_of
 from cases.services import CaseConflict, case_transition_locked
@@ -39,6 +43,9 @@ from notifications.services import attempt_create, requeue_due_attempts
 logger = logging.getLogger(__name__)
 
 PROCESS = "deadline sweep"
+Purpose = Case.AttemptPurpose
+# The view that tells an outreach call what to say (cases.calls).
+CALL_TWIML_ROUTE = "outreach:call-twiml"
 
 
 @dataclass
@@ -63,8 +70,6 @@ def sweep_due_cases(
     *, now: dt.datetime | None = None, batch_size: int | None = None, max_batches: int = 10_000
 ) -> SweepReport:
     """Acts on every case due at ``now``, in batches of ``batch_size`` (one transaction each)."""
-    from django.conf import settings
-
     now = now or timezone.now()
     batch_size = batch_size or settings.AHA["SWEEP_BATCH_SIZE"]
     rules = OutreachRules.from_settings()
@@ -169,13 +174,13 @@ def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport
         return False
     report.cases += 1
     if due.opening_email:
-        _email_seller(case, ContactAttempt.Purpose.OUTREACH, now, report)
+        _email_seller(case, Purpose.OUTREACH, now, report)
     if due.call:
         _call_seller(case, now, report, with_text=case.call_rounds == 0)
     if due.warning_hours_left:
         _warn_desk(case, due, now, report)
     if due.inactivity_warning:
-        _email_seller(case, ContactAttempt.Purpose.INACTIVITY_WARNING, now, report)
+        _email_seller(case, Purpose.INACTIVITY_WARNING, now, report)
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.WARNING,
@@ -193,13 +198,15 @@ def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport
 def _email_seller(case: Case, purpose: str, now: dt.datetime, report: SweepReport) -> None:
     language = case.seller.store.language
     recipients = case.seller.notification_emails()
+    email = email_for(case, purpose, language=language, at=now) if recipients else None
     for address in recipients:
         attempt_create(
-            case=case,
+            subject=case,
             channel=ContactAttempt.Channel.EMAIL,
             purpose=purpose,
             destination=address,
             language=language,
+            email=email,
             now=now,
         )
         report.emails += 1
@@ -226,21 +233,23 @@ def _call_seller(case: Case, now: dt.datetime, report: SweepReport, *, with_text
         return
     language = case.seller.store.language
     attempt_create(
-        case=case,
+        subject=case,
         channel=ContactAttempt.Channel.CALL,
-        purpose=ContactAttempt.Purpose.OUTREACH,
+        purpose=Purpose.OUTREACH,
         destination=str(contact.phone),
         language=language,
+        twiml_route=CALL_TWIML_ROUTE,
         now=now,
     )
     report.calls += 1
     if with_text and contact.can_receive_sms:
         attempt_create(
-            case=case,
+            subject=case,
             channel=ContactAttempt.Channel.SMS,
-            purpose=ContactAttempt.Purpose.OUTREACH,
+            purpose=Purpose.OUTREACH,
             destination=str(contact.phone),
             language=language,
+            text=sms_for(case, language=language, at=now),
             now=now,
         )
         report.texts += 1
@@ -249,21 +258,18 @@ def _call_seller(case: Case, now: dt.datetime, report: SweepReport, *, with_text
 
 
 def _warn_desk(case: Case, due: Due, now: dt.datetime, report: SweepReport) -> None:
-    """Warns the assigned specialist and the managers that the deadline is near."""
-    User = get_user_model()  # noqa: N806
-    recipients = set(
-        User.objects.filter(groups__name="managers", is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    """Warns the assigned specialist and whoever gets every case's deadline warnings."""
+    recipients = set(_warning_recipients())
     if case.assigned_to_id and case.assigned_to.email:
         recipients.add(case.assigned_to.email)
+    email = email_for(case, Purpose.DEADLINE_WARNING, language="en", at=now) if recipients else None
     for address in sorted(recipients):
         attempt_create(
-            case=case,
+            subject=case,
             channel=ContactAttempt.Channel.EMAIL,
-            purpose=ContactAttempt.Purpose.DEADLINE_WARNING,
+            purpose=Purpose.DEADLINE_WARNING,
             destination=address,
+            email=email,
             now=now,
         )
         report.emails += 1
@@ -275,6 +281,24 @@ def _warn_desk(case: Case, due: Due, now: dt.datetime, report: SweepReport) -> N
         created_at=now,
     )
     report.warnings += 1
+
+
+def _warning_recipients() -> list[str]:
+    """Emails of the active people holding ``cases.receive_deadline_warnings`` (managers by
+    default), through a group or on their own; never chosen by a group's name."""
+    permission = Permission.objects.filter(
+        content_type__app_label="cases", codename="receive_deadline_warnings"
+    ).first()
+    if permission is None:
+        return []
+    holders = Q(groups__permissions=permission) | Q(user_permissions=permission)
+    return list(
+        get_user_model()
+        .objects.filter(holders, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
 
 
 ESCALATIONS = {

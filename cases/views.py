@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.views import View
 
 from cases.forms import AssignForm, NewCaseForm, NoteForm, QueueFilterForm, RemediationStepForm
-from cases.models import Case, CaseEvent, RemediationStep
-from cases.selectors import case_queue, cases_visible_to
+from cases.models import Case, RemediationStep
+from cases.selectors import case_queue, case_timeline, cases_visible_to
 from cases.services import (
     TRANSITIONS,
     CaseConflict,
@@ -35,7 +35,6 @@ from cases.services import (
     transition_spec,
     transitions_for,
 )
-from notifications.models import ContactAttempt
 from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY
 from sellers.selectors import seller_assurance
 
@@ -117,66 +116,6 @@ class QueueView(PermissionRequiredMixin, View):
         return render(request, "cases/queue.html", context)
 
 
-def timeline(case: Case) -> list[dict]:
-    """The case's events, oldest first, in words: who or what, when, from → to, why."""
-    rows = []
-    for event in case.events.select_related("actor"):
-        if event.kind == CaseEvent.Kind.TRANSITION:
-            try:
-                title = transition_spec(event.transition).label
-            except UnknownTransition:
-                title = event.transition
-        else:
-            title = event.get_kind_display()
-        rows.append(
-            {
-                "kind": event.kind,
-                "title": title,
-                "actor": event.actor_label,
-                "at": event.created_at,
-                "from_status": status_label(event.from_status) if event.from_status else "",
-                "to_status": status_label(event.to_status) if event.to_status else "",
-                "reason": event.reason,
-            }
-        )
-    for attempt in case.attempts.all():
-        rows.append(attempt_row(attempt))
-    rows.sort(key=lambda row: row["at"])
-    return rows
-
-
-ATTEMPT_TITLES = {
-    ContactAttempt.Purpose.OUTREACH: "{channel} to the seller",
-    ContactAttempt.Purpose.DEADLINE_WARNING: "Deadline warning {channel}",
-    ContactAttempt.Purpose.INACTIVITY_WARNING: "Inactivity warning {channel}",
-}
-
-
-def attempt_row(attempt: ContactAttempt) -> dict:
-    """A contact attempt on the timeline: where it went, how far it got, each step's time."""
-    channel = attempt.get_channel_display()
-    title = ATTEMPT_TITLES[attempt.purpose].format(
-        channel=channel if attempt.purpose == ContactAttempt.Purpose.OUTREACH else channel.lower()
-    )
-    steps = " → ".join(
-        f"{entry['status']} {entry['at'][11:16]}" for entry in attempt.history if "status" in entry
-    )
-    reason = f"{attempt.destination} · {steps}"
-    if attempt.error:
-        reason += f"\nLast error: {attempt.error}"
-    return {
-        "kind": "attempt",
-        "title": title,
-        "actor": "outreach",
-        "at": attempt.created_at,
-        "from_status": "",
-        "to_status": "",
-        "status": attempt.get_status_display(),
-        "outcome": attempt.get_outcome_display() if attempt.outcome else "",
-        "reason": reason,
-    }
-
-
 def render_case(
     request: HttpRequest,
     case: Case,
@@ -206,7 +145,7 @@ def render_case(
         # seller_assurance read the contact already: the relation is cached on ``seller``.
         "contact": getattr(seller, "emergency_contact", None),
         "countdown": Countdown.of(case, timezone.now()),
-        "events": timeline(case),
+        "events": case_timeline(case, user),
         "notes": case.notes.select_related("author"),
         "steps": steps,
         "today": timezone.localdate(),

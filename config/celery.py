@@ -7,6 +7,8 @@ import os
 
 from celery import Celery
 
+from config.env import load_settings_or_exit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("aha_desk")
@@ -16,6 +18,4 @@ app.autodiscover_tasks()
 
 @app.on_configure.connect
 def _stop_on_bad_environment(sender: Celery, **kwargs: object) -> None:
-    from config.env import load_settings_or_exit
-
     load_settings_or_exit()

@@ -10,7 +10,8 @@ class ContactAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = [
         "id",
-        "case",
+        "subject_type",
+        "subject_id",
         "channel",
         "purpose",
         "status",
@@ -19,8 +20,7 @@ class ContactAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["channel", "purpose", "status", "outcome"]
-    search_fields = ["case__seller__seller_id", "provider_id", "case__id"]
-    list_select_related = ["case__seller"]
-    raw_id_fields = ["case"]
+    search_fields = ["provider_id", "=subject_id"]
+    list_select_related = ["subject_type"]
     date_hierarchy = "created_at"
     show_full_result_count = False

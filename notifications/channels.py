@@ -1,6 +1,6 @@
 """One small interface for the channels that reach people: call, SMS, verification code.
 
-Email goes through Django's email framework (``notifications.email``) and needs no
+Email goes through Django's email framework (``config.email``) and needs no
 adapter. ``channels()`` picks the adapter named by ``settings.NOTIFICATIONS_CHANNELS``:
 
 - ``twilio``: the real ``twilio`` SDK (calls with a TwiML URL, status callbacks and
@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
+from config.providers import ProviderError
+
 logger = logging.getLogger(__name__)
 
 # Call progress Twilio reports to the status callback (DESIGN.md "Channels").
@@ -35,10 +37,8 @@ CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 NOT_RETRIED = {60202, 60203}
 
 
-class ChannelError(Exception):
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
+class ChannelError(ProviderError):
+    """A call, text or code the provider refused or could not take (``transient``: try later)."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,13 @@
-"""Every call, text and email sent about a case (DESIGN.md "Channels")."""
+"""Every call, text and email the system sends (DESIGN.md "Channels").
 
+This app is a leaf: it knows no case, seller or call back. The app that decides an
+attempt says what it is about (``subject``, any model), what it is for (``purpose``,
+that app's own vocabulary), what it says (the rendered email or text) and which of its
+views answers the call (``twiml_route``).
+"""
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
@@ -19,11 +27,6 @@ class ContactAttempt(models.Model):
         CALL = "call", "Call"
         SMS = "sms", "SMS"
         EMAIL = "email", "Email"
-
-    class Purpose(models.TextChoices):
-        OUTREACH = "outreach", "Outreach to the seller"
-        DEADLINE_WARNING = "deadline_warning", "Deadline warning"
-        INACTIVITY_WARNING = "inactivity_warning", "Inactivity warning"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
@@ -75,13 +78,25 @@ class ContactAttempt(models.Model):
         **dict.fromkeys(FINAL, 9),
     }
 
-    case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, related_name="attempts", null=True, blank=True
+    # What the attempt is about (a case, a call back): given by the app that made it.
+    subject_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    # The deciding app's own word for why ("outreach", "deadline_warning", ...).
+    purpose = models.CharField(max_length=32)
     destination = models.CharField(max_length=254, help_text="Phone number or email address.")
     language = models.CharField(max_length=8, default="en")
+    # What is sent, rendered by the deciding app when it decided: an email's subject, text
+    # and HTML, or a text message's body. A call says what its ``twiml_route`` answers.
+    email_subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    twiml_route = models.CharField(
+        max_length=64, blank=True, help_text="URL name of the view that answers the call."
+    )
     provider_id = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     history = models.JSONField(default=list, blank=True)
@@ -100,7 +115,9 @@ class ContactAttempt(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
-            models.Index(fields=["case", "created_at"], name="attempt_case_idx"),
+            models.Index(
+                fields=["subject_type", "subject_id", "created_at"], name="attempt_subject_idx"
+            ),
             # The sweep's retry queue: only unfinished deliveries are in it.
             models.Index(
                 fields=["next_try_at"],

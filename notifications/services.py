@@ -1,9 +1,14 @@
 """Contact attempts: create, deliver with retries, and record what the provider reports.
 
+The app that decides an attempt gives everything it needs: what it is about (any
+model), its purpose, and what it says (an :class:`~config.email.Email`, a text, or the
+URL name of the view that answers the call). Nothing here knows a case.
+
 The life of an attempt (DESIGN.md "Channels"):
 
 1. ``attempt_create`` inside the transaction that decided it; a task is queued after
-   commit, and the sweep re-queues any attempt whose task never ran.
+   commit, and the caller's sweep re-queues any attempt whose task never ran
+   (``requeue_due_attempts``).
 2. ``attempt_deliver`` claims it (``pending`` → ``sending``, a conditional update, so two
    workers given the same attempt send it once), sends it through the channel adapter
    or Django email, and records the provider's id. A passing failure (Twilio 5xx or 429,
@@ -16,22 +21,23 @@ The life of an attempt (DESIGN.md "Channels"):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import smtplib
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from config.email import Email, send_email
 from config.logging import mask_contacts
+from config.tasks import enqueue_on_commit
 from notifications.channels import ChannelError, channels
-from notifications.email import send_templated_email
 from notifications.models import ContactAttempt
-from notifications.queue import enqueue_on_commit
+from notifications.tasks import deliver_attempt
 
 logger = logging.getLogger(__name__)
 
@@ -53,28 +59,45 @@ def public_url(name: str, *args: object) -> str:
 
 def attempt_create(
     *,
-    case,
+    subject: models.Model | None,
     channel: str,
     purpose: str,
     destination: str,
     language: str = "en",
+    email: Email | None = None,
+    text: str = "",
+    twiml_route: str = "",
     now: dt.datetime | None = None,
 ) -> ContactAttempt:
-    """Records an attempt to make and queues its delivery once the transaction commits."""
+    """Records an attempt to make and queues its delivery once the transaction commits.
+
+    An email needs ``email``, a text message ``text``, a call ``twiml_route``: the URL
+    name of the caller's view that Twilio asks, with the attempt's id, what to say.
+    """
+    needs = {
+        ContactAttempt.Channel.EMAIL: email is not None,
+        ContactAttempt.Channel.SMS: bool(text),
+        ContactAttempt.Channel.CALL: bool(twiml_route),
+    }
+    if not needs[channel]:
+        raise ValueError(f"A {channel} attempt needs its content (email, text or twiml_route).")
     now = now or timezone.now()
     attempt = ContactAttempt.objects.create(
-        case=case,
+        subject_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
+        subject_id=subject.pk if subject is not None else None,
         channel=channel,
         purpose=purpose,
         destination=str(destination),
         language=language,
+        email_subject=email.subject if email else "",
+        body=email.text if email else text,
+        html_body=email.html if email else "",
+        twiml_route=twiml_route,
         next_try_at=now,
         enqueued_at=now,
         created_at=now,
         history=[{"status": Status.PENDING, "at": _stamp(now)}],
     )
-    from notifications.tasks import deliver_attempt
-
     enqueue_on_commit(deliver_attempt, attempt.pk)
     return attempt
 
@@ -87,7 +110,7 @@ def attempt_deliver(attempt_id: int, *, now: dt.datetime | None = None) -> Conta
     ).update(status=Status.SENDING, claimed_at=now, tries=F("tries") + 1)
     if not claimed:
         return None
-    attempt = ContactAttempt.objects.select_related("case__seller__store").get(pk=attempt_id)
+    attempt = ContactAttempt.objects.get(pk=attempt_id)
     try:
         provider_id, status = _send(attempt)
     except ChannelError as exc:
@@ -127,26 +150,22 @@ def attempt_deliver(attempt_id: int, *, now: dt.datetime | None = None) -> Conta
 def _send(attempt: ContactAttempt) -> tuple[str, str]:
     """Hands the attempt to its channel; returns the provider's id and the first status."""
     if attempt.channel == ContactAttempt.Channel.EMAIL:
-        from notifications.content import email_for
-
-        template, context = email_for(attempt)
-        send_templated_email(
-            to=[attempt.destination], template=template, context=context, language=attempt.language
+        send_email(
+            to=[attempt.destination],
+            email=Email(subject=attempt.email_subject, text=attempt.body, html=attempt.html_body),
         )
         return "", Status.SENT
     adapter = channels()
     if attempt.channel == ContactAttempt.Channel.CALL:
         sid = adapter.call(
             to=attempt.destination,
-            twiml_url=public_url("notifications:call-twiml", attempt.pk),
+            twiml_url=public_url(attempt.twiml_route, attempt.pk),
             status_callback=public_url("notifications:call-status", attempt.pk),
         )
         return sid, Status.QUEUED
-    from notifications.content import sms_for
-
     sid = adapter.sms(
         to=attempt.destination,
-        body=sms_for(attempt),
+        body=attempt.body,
         status_callback=public_url("notifications:sms-status", attempt.pk),
     )
     return sid, Status.QUEUED
@@ -247,13 +266,11 @@ def outcome_of(attempt: ContactAttempt) -> str:  # noqa: PLR0911 - one answer pe
 
 
 def attempt_connected(*, attempt_id: int, at: dt.datetime | None = None) -> ContactAttempt:
-    """The seller's answered call reached a specialist: the case is ``contacted``.
+    """The call was answered and bridged to a person; the first report of it counts.
 
-    Twilio may tell us twice (the specialist's answer, then the dial's result): the first
-    time counts, the second finds the case contacted already and changes nothing.
+    What a connected call means (a case reached, a call back done) is the caller's to
+    decide: it calls this, then its own service, in one transaction.
     """
-    from cases.services import CaseConflict, case_transition
-
     at = at or timezone.now()
     with transaction.atomic():
         attempt = ContactAttempt.objects.select_for_update().get(pk=attempt_id)
@@ -268,23 +285,11 @@ def attempt_connected(*, attempt_id: int, at: dt.datetime | None = None) -> Cont
             )
             attempt.outcome = outcome_of(attempt)
             attempt.save()
-        if attempt.case_id:
-            # Contacted already (by this call's other report, or by a person): nothing to do.
-            with contextlib.suppress(CaseConflict):
-                case_transition(
-                    case_id=attempt.case_id,
-                    name="contact",
-                    process="twilio call",
-                    reason="The seller answered our call and was connected to a specialist.",
-                    at=attempt.connected_at,
-                )
     return attempt
 
 
 def requeue_due_attempts(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Queues deliveries whose task was lost or whose retry is due; returns how many."""
-    from notifications.tasks import deliver_attempt
-
     now = now or timezone.now()
     # A worker that died holding a claim: give the attempt back.
     ContactAttempt.objects.filter(status=Status.SENDING, claimed_at__lt=now - STALE_CLAIM).update(

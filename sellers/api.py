@@ -1,29 +1,33 @@
-"""``/api/v1/`` for sellers: the upstream feed (sellers, AHR) and the assurance status.
+"""``/api/v1/`` for sellers: the upstream feed (sellers, AHR, violations) and the reads.
 
 Upstream systems hold the ``sellers.push_feed`` permission (``manage.py
 issue_api_token NAME``); specialists and managers read every seller; a seller's
 logins read only their own seller. Others get 404, never another seller's data.
+Errors are RFC 9457 problems from the one handler (``config.problem_details``).
 """
 
 from django.conf import settings
 from django.db import transaction
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
-from rest_framework.generics import get_object_or_404
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from sellers.models import EmergencyContact, Seller, Store
-from sellers.selectors import seller_assurance, sellers_visible_to
-from sellers.services import ahr_ingest, seller_upsert
+from config.errors import InvalidInput, NotFound
+from config.problem_details import problem_responses
+from sellers.filters import SellerFilter, ViolationFilter
+from sellers.models import EmergencyContact, Seller, Store, Violation
+from sellers.selectors import seller_assurance, sellers_visible_to, violations_by_severity
+from sellers.services import ahr_ingest, seller_upsert, violation_upsert_many
+
+# POST /api/v1/violations/ takes at most this many items a request.
+VIOLATIONS_MAX_ITEMS = 10_000
 
 
 class PushesFeed(BasePermission):
@@ -33,6 +37,33 @@ class PushesFeed(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.has_perm("sellers.push_feed"))
+
+
+class ReadsOrPushesFeed(PushesFeed):
+    """Anyone signed in reads (what they may see); only upstream systems write."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in SAFE_METHODS or super().has_permission(request, view)
+
+
+def visible_seller(request: Request, seller_id: str) -> Seller:
+    """The seller of the URL among those the reader may see, else 404 (never say which)."""
+    seller = sellers_visible_to(request.user).filter(seller_id=seller_id).first()
+    if seller is None:
+        raise NotFound(f"There is no seller {seller_id}, or it is not yours to see.")
+    return seller
+
+
+def feed_items(request: Request, *, limit: int, what: str) -> list:
+    """The request's body as a list of at most ``limit`` items, else a 400 problem."""
+    items = request.data
+    if not isinstance(items, list):
+        message = f"The body must be a JSON list of {what}."
+        raise InvalidInput({api_settings.NON_FIELD_ERRORS_KEY: [message]}, detail=message)
+    if len(items) > limit:
+        message = f"At most {limit:,} rows a request; this one has {len(items):,}."
+        raise InvalidInput({api_settings.NON_FIELD_ERRORS_KEY: [message]}, detail=message)
+    return items
 
 
 class EmergencyContactOut(serializers.ModelSerializer):
@@ -76,8 +107,12 @@ class SellerOut(serializers.ModelSerializer):
 
     @extend_schema_field(EmergencyContactOut(allow_null=True))
     def get_emergency_contact(self, seller: Seller) -> dict | None:
-        contact = EmergencyContact.objects.filter(seller=seller).first()
-        return EmergencyContactOut(contact).data if contact else None
+        # Read through the relation: a list selects it with the sellers, in one query.
+        try:
+            contact = seller.emergency_contact
+        except EmergencyContact.DoesNotExist:
+            return None
+        return EmergencyContactOut(contact).data
 
     def _state(self, seller: Seller):
         # A seller never evaluated has no state row yet.
@@ -109,12 +144,27 @@ class SellerIn(serializers.Serializer):
         return attrs
 
 
-class SellerCollection(APIView):
-    permission_classes = [IsAuthenticated, PushesFeed]
+class SellerCollection(ListAPIView):
+    permission_classes = [IsAuthenticated, ReadsOrPushesFeed]
+    serializer_class = SellerOut
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SellerFilter
+
+    def get_queryset(self):
+        return sellers_visible_to(self.request.user).select_related(
+            "emergency_contact", "assurance"
+        )
+
+    @extend_schema(
+        responses={200: SellerOut(many=True), **problem_responses(400, 401)},
+        summary="The sellers you may see (a seller: their own), by seller_id.",
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=SellerIn,
-        responses={201: SellerOut, 200: SellerOut},
+        responses={201: SellerOut, 200: SellerOut, **problem_responses(400, 401, 403)},
         summary="Create or update a seller by seller_id (upstream systems).",
     )
     def post(self, request: Request) -> Response:
@@ -138,10 +188,9 @@ class SellerCollection(APIView):
 
 
 class SellerDetail(APIView):
-    @extend_schema(responses=SellerOut, summary="One seller.")
+    @extend_schema(responses={200: SellerOut, **problem_responses(401, 404)}, summary="One seller.")
     def get(self, request: Request, seller_id: str) -> Response:
-        seller = get_object_or_404(sellers_visible_to(request.user), seller_id=seller_id)
-        return Response(SellerOut(seller).data)
+        return Response(SellerOut(visible_seller(request, seller_id)).data)
 
 
 class AssuranceOut(serializers.Serializer):
@@ -160,9 +209,12 @@ class AssuranceOut(serializers.Serializer):
 
 
 class SellerAssurance(APIView):
-    @extend_schema(responses=AssuranceOut, summary="Programme status and path to eligibility.")
+    @extend_schema(
+        responses={200: AssuranceOut, **problem_responses(401, 404)},
+        summary="Programme status and path to eligibility.",
+    )
     def get(self, request: Request, seller_id: str) -> Response:
-        seller = get_object_or_404(sellers_visible_to(request.user), seller_id=seller_id)
+        seller = visible_seller(request, seller_id)
         return Response(AssuranceOut(seller_assurance(seller)).data)
 
 
@@ -187,23 +239,101 @@ class AhrFeed(APIView):
                     "rejected": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            400: OpenApiResponse(description="The body is not a JSON list, or is too long."),
+            **problem_responses(400, 401, 403),
         },
         summary="Upsert daily AHR values; bad rows are named and skipped, good rows kept.",
     )
     def post(self, request: Request) -> Response:
-        rows = request.data
-        limit = settings.AHA["AHR_API_MAX_ROWS"]
-        if not isinstance(rows, list):
-            return Response(
-                {"error": "The body must be a JSON list of rows with seller_id, date and score."},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        if len(rows) > limit:
-            return Response(
-                {"error": f"At most {limit:,} rows a request; this one has {len(rows):,}."},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        rows = feed_items(
+            request,
+            limit=settings.AHA["AHR_API_MAX_ROWS"],
+            what="rows with seller_id, date and score",
+        )
         with transaction.atomic():
             summary = ahr_ingest(rows)
         return Response(summary.as_dict())
+
+
+class ViolationOut(serializers.ModelSerializer):
+    seller_id = serializers.CharField(source="seller.seller_id")
+
+    class Meta:
+        model = Violation
+        fields = [
+            "id",
+            "upstream_id",
+            "seller_id",
+            "policy_area",
+            "severity",
+            "points",
+            "description",
+            "opened_on",
+            "status",
+            "resolved_on",
+        ]
+
+
+class ViolationRow(serializers.ModelSerializer):
+    """One item of the feed (for the schema; ``violation_upsert_many`` checks each)."""
+
+    seller_id = serializers.CharField(max_length=64)
+    upstream_id = serializers.CharField(max_length=100)
+
+    class Meta:
+        model = Violation
+        fields = ViolationOut.Meta.fields[1:]
+
+
+class ViolationFeed(APIView):
+    permission_classes = [IsAuthenticated, PushesFeed]
+
+    @extend_schema(
+        request=ViolationRow(many=True),
+        responses={
+            200: inline_serializer(
+                "ViolationResult",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "rejected": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            **problem_responses(400, 401, 403),
+        },
+        summary=(
+            "Create or update violations by upstream_id (upstream systems); bad items are "
+            "named by index and skipped, good items kept."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        items = feed_items(
+            request,
+            limit=VIOLATIONS_MAX_ITEMS,
+            what="violations with upstream_id, seller_id, policy_area, severity and opened_on",
+        )
+        return Response(violation_upsert_many(rows=items).as_dict())
+
+
+class SellerViolations(ListAPIView):
+    """A seller's violations, the one to fix first on top: open before closed, then
+    critical to low, then the most AHR points."""
+
+    serializer_class = ViolationOut
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ViolationFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular, making the schema
+            return Violation.objects.none()
+        seller = visible_seller(self.request, self.kwargs["seller_id"])
+        return (
+            violations_by_severity(seller)
+            .select_related("seller")
+            .order_by("status_rank", "severity_rank", "-points", "-opened_on", "-pk")
+        )
+
+    @extend_schema(
+        responses={200: ViolationOut(many=True), **problem_responses(400, 401, 404)},
+        summary="A seller's violations, most severe open first.",
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)

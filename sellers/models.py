@@ -217,6 +217,13 @@ class Violation(models.Model):
         DISMISSED = "dismissed", "Dismissed"
 
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="violations")
+    upstream_id = models.CharField(
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The upstream system's id of the violation; the feed upserts by it.",
+    )
     policy_area = models.CharField(max_length=32, choices=PolicyArea.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices)
     points = models.PositiveIntegerField(default=0, help_text="AHR points this violation costs.")

@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from sellers.assurance import Assessment, Facts, Rules, assess, band
+from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY, Assessment, Facts, Rules, assess, band
 from sellers.models import (
     AccountHealthSnapshot,
     AssuranceState,
@@ -138,8 +138,6 @@ def seller_health_page(seller: Seller, *, day: dt.date) -> dict:
     values for the chart, oldest first), ``violations`` (most severe first) and
     ``contact`` (the emergency contact, or None).
     """
-    from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY
-
     band_labels = {HEALTHY: "Healthy", AT_RISK: "At Risk", UNHEALTHY: "Unhealthy"}
     band_ranges = {
         HEALTHY: "200\N{EN DASH}1000",

@@ -4,9 +4,8 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.email import send_templated_email
+from config.email import send_templated_email
 from sellers.models import EnrollmentEvent
-from sellers.services import assurance_evaluate
 
 TEMPLATES = {
     EnrollmentEvent.Kind.ENROLLED: "sellers/emails/enrolled",
@@ -60,4 +59,6 @@ def send_pending_enrollment_emails() -> int:
 @shared_task(name="sellers.tasks.evaluate_assurance")
 def evaluate_assurance() -> dict:
     """Daily: brings every seller's eligibility to today and enrolls or removes."""
+    from sellers.services import assurance_evaluate
+
     return assurance_evaluate()

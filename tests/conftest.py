@@ -22,6 +22,10 @@ from hypothesis import settings as hypothesis_settings
 
 from config.celery import app as celery_app
 from config.local_redis import redis_server_binary
+from tests.twilio_fake import twilio_fake
+
+# The Twilio stand-in (tests/twilio_fake.py) for every test that places calls or texts.
+__all__ = ["twilio_fake"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -92,7 +92,7 @@ class SpecialistFactory(factory.django.DjangoModelFactory):
     """An on-duty specialist serving the US store."""
 
     class Meta:
-        model = "cases.Specialist"
+        model = "staff.Specialist"
         skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory, role="specialists")

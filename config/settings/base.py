@@ -10,7 +10,7 @@ from pathlib import Path
 
 from celery.schedules import crontab
 
-from config.env import env
+from config.env import ConfigError, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -35,15 +35,18 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_fsm",
     "phonenumber_field",
     "accounts",
-    "sellers",
-    "cases",
     "notifications",
+    "sellers",
+    "staff",
+    "cases",
     "reports",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -149,8 +152,6 @@ _twilio = {
     "TWILIO_FROM_NUMBER": TWILIO_FROM_NUMBER,
 }
 if any(_twilio.values()):
-    from config.env import ConfigError
-
     for _name, _value in _twilio.items():
         if not _value:
             others = ", ".join(n for n, v in _twilio.items() if v)
@@ -160,8 +161,6 @@ if any(_twilio.values()):
 # Twilio Verify service for emergency-contact codes (VA...); needed with Twilio only.
 TWILIO_VERIFY_SERVICE_SID = env.str("TWILIO_VERIFY_SERVICE_SID", "")
 if TWILIO_ACCOUNT_SID and not TWILIO_VERIFY_SERVICE_SID.startswith("VA"):
-    from config.env import ConfigError
-
     raise ConfigError("TWILIO_VERIFY_SERVICE_SID", "is required with Twilio and starts with VA")
 # Where the SDK sends its requests; only tests change it (a local stand-in for Twilio).
 TWILIO_API_BASE_URL = env.url("TWILIO_API_BASE_URL", "", schemes=("http", "https")).rstrip("/")
@@ -224,6 +223,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Every error as an RFC 9457 problem (application/problem+json).
+    "EXCEPTION_HANDLER": "config.problem_details.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AHA Desk API",
@@ -238,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "cases.models.Case.Status",
         "ContactAttemptStatusEnum": "notifications.models.ContactAttempt.Status",
+        "ViolationStatusEnum": "sellers.models.Violation.Status",
     },
 }
 

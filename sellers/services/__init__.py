@@ -3,6 +3,7 @@
 from sellers.services.assurance import assurance_evaluate, seller_enroll, seller_remove, seller_warn
 from sellers.services.contacts import emergency_contact_set
 from sellers.services.feed import ahr_ingest, seller_upsert
+from sellers.services.violations import violation_upsert_many
 
 __all__ = [
     "ahr_ingest",
@@ -12,4 +13,5 @@ __all__ = [
     "seller_remove",
     "seller_upsert",
     "seller_warn",
+    "violation_upsert_many",
 ]

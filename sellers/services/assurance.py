@@ -5,12 +5,13 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.queue import enqueue_on_commit
+from config.tasks import enqueue_on_commit
 from sellers import staging
 from sellers.assurance import Facts, Rules, assess
 from sellers.models import AssuranceState, EnrollmentEvent, Seller
 from sellers.selectors import seller_facts
 from sellers.services.evaluation import AFFECTED, Change, affected_sellers_table, evaluate_affected
+from sellers.tasks import send_enrollment_email
 
 CHUNK = 50_000
 
@@ -87,8 +88,6 @@ def _record(
             },
         },
     )
-    from sellers.tasks import send_enrollment_email  # tasks import services: import late
-
     enqueue_on_commit(send_enrollment_email, event.pk)
     return event
 

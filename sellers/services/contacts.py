@@ -6,6 +6,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from phonenumbers import NumberParseException
 
 from sellers.models import EmergencyContact, Seller
+from sellers.services.assurance import assurance_evaluate
 
 
 def emergency_contact_set(
@@ -19,8 +20,6 @@ def emergency_contact_set(
 
     Setting the same number again keeps its verification.
     """
-    from sellers.services.assurance import assurance_evaluate
-
     with transaction.atomic():
         contact = EmergencyContact.objects.select_for_update().filter(seller=seller).first()
         if contact is None:

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from sellers import staging
 from sellers.assurance import Rules
-from sellers.models import AssuranceState, Seller
+from sellers.models import AssuranceState, Seller, Store
 from sellers.services.assurance import apply_changes
+from sellers.services.contacts import emergency_contact_set
 from sellers.services.evaluation import AFFECTED, affected_sellers_table, evaluate_affected
 
 STAGING = "aha_ahr_staging"
@@ -251,9 +252,6 @@ def seller_upsert(
 
     ``emergency_phone_verified`` means the marketplace verified the number itself.
     """
-    from sellers.models import Store
-    from sellers.services.contacts import emergency_contact_set
-
     with transaction.atomic():
         seller, created = Seller.objects.select_for_update().update_or_create(
             seller_id=seller_id,

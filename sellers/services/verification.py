@@ -12,6 +12,11 @@ provider holds no lock: a send reserves its row first and deletes it if the chan
 fails; a check reserves its try under a row lock on the code and gives it back when the
 code was right or the channel failed. Either way a failed channel costs the seller
 nothing.
+
+The channel is handed in by the caller (``codes``: the portal passes
+``notifications.channels.channels()``), since sellers sit below notifications in the app
+graph; any channel that keeps :class:`CodeChannel` and raises
+:class:`~config.providers.ProviderError` will do.
 """
 
 import datetime as dt
@@ -20,6 +25,7 @@ import math
 import re
 import zoneinfo
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -29,8 +35,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.logging import mask_contacts
-from notifications.channels import ChannelError, channels
+from config.providers import ProviderError
 from sellers.models import EmergencyContact, PhoneVerification, Seller
+from sellers.services.assurance import assurance_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +45,19 @@ HOUR = dt.timedelta(hours=1)
 CODE_LENGTH = 6
 # What a seller may type around the digits: "123 456", "123-456".
 _CODE_SEPARATORS = re.compile(r"[\s-]")
+
+
+class CodeAnswer(Protocol):
+    sid: str
+    status: str  # pending, approved, canceled, max_attempts_reached, expired
+
+
+class CodeChannel(Protocol):
+    """Sends and checks one-time codes; raises ``ProviderError`` when the provider fails."""
+
+    def send_code(self, *, to: str, channel: str) -> CodeAnswer: ...
+
+    def check_code(self, *, to: str, code: str, verification_sid: str) -> CodeAnswer: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +141,7 @@ def verification_status(seller: Seller, *, now: dt.datetime | None = None) -> Ve
 
 
 def verification_send(
-    *, seller: Seller, by: AbstractBaseUser | None, channel: str
+    *, seller: Seller, by: AbstractBaseUser | None, channel: str, codes: CodeChannel
 ) -> PhoneVerification:
     """Sends a one-time code to the seller's current emergency contact number.
 
@@ -169,8 +189,8 @@ def verification_send(
             seller=seller, phone=contact.phone, channel=channel, sent_at=now, requested_by=by
         )
     try:
-        answer = channels().send_code(to=verification.phone.as_e164, channel=channel)
-    except ChannelError as error:
+        answer = codes.send_code(to=verification.phone.as_e164, channel=channel)
+    except ProviderError as error:
         verification.delete()
         logger.warning(
             "Verification code for seller %s not sent by %s: %s", seller.seller_id, channel, error
@@ -195,7 +215,7 @@ def verification_send(
 
 
 def verification_check(
-    *, seller: Seller, by: AbstractBaseUser | None, code: str
+    *, seller: Seller, by: AbstractBaseUser | None, code: str, codes: CodeChannel
 ) -> EmergencyContact:
     """Checks a code against the latest code sent; a right one verifies the number.
 
@@ -220,10 +240,10 @@ def verification_check(
         verification.save(update_fields=["wrong_attempts"])
 
     try:
-        answer = channels().check_code(
+        answer = codes.check_code(
             to=verification.phone.as_e164, code=code, verification_sid=verification.verification_sid
         )
-    except ChannelError as error:
+    except ProviderError as error:
         PhoneVerification.objects.filter(pk=verification.pk).update(
             wrong_attempts=F("wrong_attempts") - 1
         )
@@ -241,8 +261,6 @@ def _record_answer(
     seller: Seller, by: AbstractBaseUser | None, verification_pk: int, status: str, limits: Limits
 ) -> EmergencyContact:
     """Acts on the channel's answer to a reserved try: verify, or count it wrong and say so."""
-    from sellers.services.assurance import assurance_evaluate
-
     now = timezone.now()
     with transaction.atomic():
         verification = PhoneVerification.objects.select_for_update().get(pk=verification_pk)

@@ -28,6 +28,7 @@ from twilio.request_validator import RequestValidator
 from accounts.roles import Role
 from cases.models import Case, CaseEvent, RemediationStep
 from cases.services import (
+    case_call_connected,
     case_open,
     case_transition,
     remediation_step_add,
@@ -36,7 +37,6 @@ from cases.services import (
 from cases.timers import sweep_case, sweep_due_cases
 from notifications.channels import ChannelError, ConsoleChannels
 from notifications.models import ContactAttempt
-from notifications.services import attempt_connected
 from sellers.models import AssuranceState, Store
 from tests.factories import (
     EmergencyContactFactory,
@@ -55,7 +55,7 @@ CADENCE = (0, 4, 24, 48, 66)  # hours after opening: the first call, then the re
 QUIET_START, QUIET_END = dt.time(21), dt.time(8)
 
 Channel = ContactAttempt.Channel
-Purpose = ContactAttempt.Purpose
+Purpose = Case.AttemptPurpose
 
 # The store each zone's sellers belong to, and a mobile number of that country.
 ZONES = {
@@ -373,7 +373,7 @@ def answer_and_connect(client, settings, attempt: ContactAttempt) -> None:
         ("call-gather", {"CallSid": "CA1", "Digits": "1"}),
         ("call-connected", {"CallSid": "CA1"}),
     ]:
-        path = reverse(f"notifications:{name}", args=[attempt.pk])
+        path = reverse(f"outreach:{name}", args=[attempt.pk])
         signature = validator.compute_signature(settings.PUBLIC_BASE_URL + path, params)
         response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
         assert response.status_code == 200, (name, response.content)
@@ -504,7 +504,7 @@ def test_a_case_contacted_just_before_the_deadline_is_not_escalated(clock_at, de
     case = clock.open_case(seller_in(LA))
     clock.sweep_until(MONDAY_9AM + DEADLINE - MINUTE, every=MINUTE * 59)
 
-    attempt_connected(attempt_id=calls(case)[-1].pk)
+    case_call_connected(attempt_id=calls(case)[-1].pk)
     clock.sweep_until(MONDAY_9AM + 80 * HOUR)
 
     case.refresh_from_db()
@@ -521,7 +521,7 @@ def test_a_contact_while_the_sweep_decides_to_escalate_wins(clock_at, desk):
     answered = calls(case)[-1]
 
     with on_query(
-        is_batch_read, lambda: attempt_connected(attempt_id=answered.pk), when="after"
+        is_batch_read, lambda: case_call_connected(attempt_id=answered.pk), when="after"
     ) as fired:
         report = clock.sweep(MONDAY_9AM + DEADLINE)
 

@@ -64,7 +64,7 @@ QUEUE = "celery"
 
 Channel = ContactAttempt.Channel
 Status = ContactAttempt.Status
-OUTREACH = ContactAttempt.Purpose.OUTREACH
+OUTREACH = Case.AttemptPurpose.OUTREACH
 # What the console adapter and the test's email backend leave each outreach attempt as.
 DELIVERED = {Channel.EMAIL: Status.SENT, Channel.CALL: Status.QUEUED, Channel.SMS: Status.QUEUED}
 SENT_LINE = re.compile(r"Sent (call|sms|email) #(\d+) ")

@@ -18,6 +18,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from cases.models import Case
 from cases.services import case_open
 from cases.timers import sweep_due_cases
 from notifications.models import ContactAttempt
@@ -111,7 +112,7 @@ def sweep(django_capture_on_commit_callbacks) -> None:
 
 def opening_email(case) -> ContactAttempt:
     return ContactAttempt.objects.get(
-        case=case, channel=ContactAttempt.Channel.EMAIL, purpose=ContactAttempt.Purpose.OUTREACH
+        case=case, channel=ContactAttempt.Channel.EMAIL, purpose=Case.AttemptPurpose.OUTREACH
     )
 
 
@@ -144,7 +145,7 @@ def test_opening_email_reaches_the_smtp_server_in_german_with_an_html_part(
     assert "Ihr Team von Account Health Assurance" in text
     assert "Beschwerde über ein gefälschtes Produkt" in text
     portal_url = settings.PUBLIC_BASE_URL + reverse(
-        "sellers:account_health", args=[german_case.seller.seller_id]
+        "portal:account_health", args=[german_case.seller.seller_id]
     )
     assert portal_url in text
     assert f'href="{portal_url}"' in html

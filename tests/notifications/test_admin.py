@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 def test_attempts_are_listed_by_seller_and_cannot_be_changed(admin_client):
     case = CaseFactory()
     attempt = ContactAttempt.objects.create(
-        case=case, channel="call", purpose="outreach", destination="+14155550123"
+        subject=case, channel="call", purpose="outreach", destination="+14155550123"
     )
     base = "/admin/notifications/contactattempt/"
 
@@ -28,7 +28,7 @@ def test_attempts_are_listed_by_seller_and_cannot_be_changed(admin_client):
 def test_the_case_page_in_admin_shows_its_attempts_read_only(admin_client):
     case = CaseFactory()
     ContactAttempt.objects.create(
-        case=case, channel="sms", purpose="outreach", destination="+14155550123"
+        subject=case, channel="sms", purpose="outreach", destination="+14155550123"
     )
     page = admin_client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
     assert "+14155550123" in page

@@ -162,7 +162,7 @@ def test_seller_sees_how_we_tried_to_reach_them_but_not_the_desks_warnings(clien
 
     case = CaseFactory(seller=seller, assured=True)
     ContactAttempt.objects.create(
-        case=case,
+        subject=case,
         channel="call",
         purpose="outreach",
         destination="+14155550123",
@@ -170,10 +170,10 @@ def test_seller_sees_how_we_tried_to_reach_them_but_not_the_desks_warnings(clien
         outcome="no_answer",
     )
     ContactAttempt.objects.create(
-        case=case, channel="email", purpose="outreach", destination="a@x.test", status="sent"
+        subject=case, channel="email", purpose="outreach", destination="a@x.test", status="sent"
     )
     ContactAttempt.objects.create(
-        case=case,
+        subject=case,
         channel="email",
         purpose="deadline_warning",
         destination="specialist@desk.test",

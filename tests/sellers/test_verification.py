@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from accounts.roles import Role
-from notifications.channels import ConsoleChannels
+from notifications.channels import ConsoleChannels, channels
 from sellers.assurance import Rules
 from sellers.models import AssuranceState, EmergencyContact, PhoneVerification, Seller, Store
 from sellers.selectors import seller_facts
@@ -395,7 +395,7 @@ def test_a_landline_is_offered_the_voice_call_only(portal, sol):
 def test_another_sellers_login_cannot_send_or_verify_for_this_seller(client, seller):
     other = UserFactory(username="otto", role=Role.SELLER)
     SellerFactory(seller_id="A-OTTO").users.add(other)
-    verification_send(seller=seller, by=None, channel="sms")
+    verification_send(seller=seller, by=None, channel="sms", codes=channels())
     client.force_login(other)
     assert send(client, seller).status_code == 404
     assert enter(client, seller, right_code(seller)).status_code == 404
@@ -488,24 +488,24 @@ def test_a_code_twilio_sends_again_keeps_its_wrong_tries(portal, seller, twilio_
 
 def test_service_errors_name_their_field(seller, sol):
     with pytest.raises(ValidationError) as error:
-        verification_send(seller=seller, by=sol, channel="fax")
+        verification_send(seller=seller, by=sol, channel="fax", codes=channels())
     assert error.value.message_dict == {"channel": ["Choose a text message (SMS) or a voice call."]}
     with pytest.raises(ValidationError) as error:
-        verification_check(seller=seller, by=sol, code="12")
+        verification_check(seller=seller, by=sol, code="12", codes=channels())
     assert list(error.value.message_dict) == ["code"]
 
 
 def test_the_limits_are_settings(seller, sol, settings):
     settings.AHA = {**settings.AHA, "VERIFY_MAX_WRONG_CODES": 2, "VERIFY_MAX_SENDS_PER_HOUR": 1}
-    verification = verification_send(seller=seller, by=sol, channel="sms")
+    verification = verification_send(seller=seller, by=sol, channel="sms", codes=channels())
     code = ConsoleChannels.code_for(verification.verification_sid)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     with pytest.raises(ValidationError, match="1 try left"):
-        verification_check(seller=seller, by=sol, code=wrong)
+        verification_check(seller=seller, by=sol, code=wrong, codes=channels())
     with pytest.raises(ValidationError, match="that was the last try"):
-        verification_check(seller=seller, by=sol, code=wrong)
+        verification_check(seller=seller, by=sol, code=wrong, codes=channels())
     with pytest.raises(ValidationError, match=r"codes in the last hour|cannot send or check"):
-        verification_send(seller=seller, by=sol, channel="sms")
+        verification_send(seller=seller, by=sol, channel="sms", codes=channels())
 
 
 def test_admin_lists_codes_read_only_and_finds_them_by_seller_id(client, seller):
@@ -560,13 +560,15 @@ def race(calls: list[Callable[[], object]]) -> list[object]:
 
 @on_postgres
 def test_quick_wrong_codes_at_once_get_no_extra_tries(seller, sol):
-    verification_send(seller=seller, by=sol, channel="sms")
+    verification_send(seller=seller, by=sol, channel="sms", codes=channels())
     wrong = wrong_code(seller)
     for _ in range(3):
         with pytest.raises(ValidationError):
-            verification_check(seller=seller, by=sol, code=wrong)
+            verification_check(seller=seller, by=sol, code=wrong, codes=channels())
 
-    answers = race([lambda: verification_check(seller=seller, by=sol, code=wrong)] * 6)
+    answers = race(
+        [lambda: verification_check(seller=seller, by=sol, code=wrong, codes=channels())] * 6
+    )
 
     # Two tries were left: two codes were checked and found wrong, four were refused unchecked.
     messages = [" ".join(answer.messages) for answer in answers]
@@ -579,7 +581,9 @@ def test_quick_wrong_codes_at_once_get_no_extra_tries(seller, sol):
 
 @on_postgres
 def test_presses_at_once_send_no_more_than_the_hourly_limit(seller, sol):
-    answers = race([lambda: verification_send(seller=seller, by=sol, channel="sms")] * 8)
+    answers = race(
+        [lambda: verification_send(seller=seller, by=sol, channel="sms", codes=channels())] * 8
+    )
     sent = [answer for answer in answers if isinstance(answer, PhoneVerification)]
     refused = [answer for answer in answers if isinstance(answer, ValidationError)]
     assert (len(sent), len(refused)) == (5, 3)

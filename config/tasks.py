@@ -1,4 +1,4 @@
-"""Queueing side effects after commit without letting a broker outage break the write."""
+"""Shared task helpers: queue side effects after commit; a broker outage only delays them."""
 
 import logging
 

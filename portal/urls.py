@@ -1,8 +1,8 @@
 from django.urls import path
 
-from sellers import views
+from portal import views
 
-app_name = "sellers"
+app_name = "portal"
 urlpatterns = [
     path("", views.PortalView.as_view(), name="portal"),
     path("sellers/<str:seller_id>/", views.AccountHealthView.as_view(), name="account_health"),

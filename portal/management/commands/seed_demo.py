@@ -1,3 +1,8 @@
+"""``manage.py seed_demo``: the demo of the whole product (logins, sellers, specialists, cases).
+
+It lives in the top app because it seeds every app below it (CONVENTIONS: the app graph).
+"""
+
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout

@@ -98,8 +98,14 @@ def text(case) -> ContactAttempt:
     return attempt
 
 
+# The call's TwiML is the outreach call flow's (cases.calls); status callbacks are the
+# notifications app's, whatever the attempt was for.
+CALL_FLOW = {"call-twiml", "call-gather", "call-connected", "call-dial"}
+
+
 def path_of(name: str, attempt: ContactAttempt) -> str:
-    return reverse(f"notifications:{name}", args=[attempt.pk])
+    namespace = "outreach" if name in CALL_FLOW else "notifications"
+    return reverse(f"{namespace}:{name}", args=[attempt.pk])
 
 
 def sign(url: str, params: dict, token: str = TOKEN) -> str:

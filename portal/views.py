@@ -1,4 +1,6 @@
-"""The seller portal (``/portal/``): account health, programme status, emergency contact.
+"""The seller portal (``/portal/``): account health, programme status, cases, emergency contact.
+
+Screens only: every read is a selector of ``sellers`` or ``cases``, every write a service.
 
 The contact is verified on the same page: the seller asks for a one-time code by text or
 call (``contact/code/``) and enters it (``contact/verify/``); the rules and their messages
@@ -25,8 +27,9 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from cases.selectors import seller_cases
+from notifications.channels import channels
+from portal.forms import EmergencyContactForm, VerificationCheckForm, VerificationSendForm
 from sellers.charts import ahr_chart
-from sellers.forms import EmergencyContactForm, VerificationCheckForm, VerificationSendForm
 from sellers.models import PhoneVerification, Seller
 from sellers.selectors import portal_sellers, seller_for_portal_user, seller_health_page
 from sellers.services import emergency_contact_set
@@ -46,15 +49,15 @@ class PortalView(PermissionRequiredMixin, TemplateView):
     """
 
     permission_required = "accounts.use_portal"
-    template_name = "sellers/portal.html"
+    template_name = "portal/portal.html"
 
     def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         wanted = request.GET.get("seller_id", "").strip()
         if wanted and request.user.is_superuser:
-            return redirect("sellers:account_health", seller_id=wanted)
+            return redirect("portal:account_health", seller_id=wanted)
         seller = seller_for_portal_user(request.user)
         if seller is not None:
-            return redirect("sellers:account_health", seller_id=seller.seller_id)
+            return redirect("portal:account_health", seller_id=seller.seller_id)
         return super().get(request, *args, **kwargs)
 
 
@@ -62,7 +65,7 @@ class SellerPortalMixin(PermissionRequiredMixin):
     """Finds the seller of the URL among those the login may open, else 404."""
 
     permission_required = "accounts.use_portal"
-    template_name = "sellers/account_health.html"
+    template_name = "portal/account_health.html"
 
     def get_seller(self) -> Seller:
         return get_object_or_404(
@@ -144,7 +147,7 @@ class EmergencyContactView(SellerPortalMixin, View):
                         f"Your emergency contact number is now {contact.phone.as_international}. "
                         "It must be verified before it counts for Account Health Assurance.",
                     )
-                return redirect("sellers:account_health", seller_id=seller.seller_id)
+                return redirect("portal:account_health", seller_id=seller.seller_id)
         return self.render_page(seller, form)
 
 
@@ -155,7 +158,7 @@ def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
 
 
 def _verify_block(seller: Seller) -> str:
-    return f"{reverse('sellers:account_health', args=[seller.seller_id])}#verify-contact"
+    return f"{reverse('portal:account_health', args=[seller.seller_id])}#verify-contact"
 
 
 class VerificationCodeSendView(SellerPortalMixin, View):
@@ -169,7 +172,10 @@ class VerificationCodeSendView(SellerPortalMixin, View):
         if form.is_valid():
             try:
                 verification = verification_send(
-                    seller=seller, by=request.user, channel=form.cleaned_data["channel"]
+                    seller=seller,
+                    by=request.user,
+                    channel=form.cleaned_data["channel"],
+                    codes=channels(),
                 )
             except ValidationError as error:
                 _add_service_errors(form, error)
@@ -195,7 +201,7 @@ class VerificationCodeCheckView(SellerPortalMixin, View):
         if form.is_valid():
             try:
                 contact = verification_check(
-                    seller=seller, by=request.user, code=form.cleaned_data["code"]
+                    seller=seller, by=request.user, code=form.cleaned_data["code"], codes=channels()
                 )
             except ValidationError as error:
                 _add_service_errors(form, error)

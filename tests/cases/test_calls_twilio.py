@@ -69,9 +69,9 @@ def test_opening_calls_and_texts_through_twilio_with_our_webhook_urls(
     call = ContactAttempt.objects.get(case=case, channel="call")
     text = ContactAttempt.objects.get(case=case, channel="sms")
     assert call_request.value("To") == PHONE
-    base = f"https://desk.example.test/webhooks/twilio/calls/{call.pk}"
-    assert call_request.value("Url") == f"{base}/twiml/"
-    assert call_request.value("StatusCallback") == f"{base}/status/"
+    base = "https://desk.example.test/webhooks/twilio"
+    assert call_request.value("Url") == f"{base}/outreach/calls/{call.pk}/twiml/"
+    assert call_request.value("StatusCallback") == f"{base}/calls/{call.pk}/status/"
     assert text_request.value("To") == PHONE
     assert f"case {case.pk}" in text_request.value("Body")
     assert (call.provider_id, call.status) == (twilio_fake.calls[0]["sid"], "queued")
@@ -131,6 +131,7 @@ def test_answered_pressed_1_connected_contacts_the_case_and_stops_the_calls(
         case = open_case()
         call = ContactAttempt.objects.get(case=case, channel="call")
         base = f"/webhooks/twilio/calls/{call.pk}"
+        flow = f"/webhooks/twilio/outreach/calls/{call.pk}"
         sid = call.provider_id
         clock.move_to(START + dt.timedelta(minutes=1))
         for status in ["initiated", "ringing", "in-progress"]:
@@ -139,14 +140,14 @@ def test_answered_pressed_1_connected_contacts_the_case_and_stops_the_calls(
             )
             assert answer.status_code == 204
         twiml = post_signed(
-            client, settings, f"{base}/twiml/", {"CallSid": sid, "AnsweredBy": "human"}
+            client, settings, f"{flow}/twiml/", {"CallSid": sid, "AnsweredBy": "human"}
         )
         assert b"<Gather" in twiml.content
         assert b"Press 1" in twiml.content
-        dial = post_signed(client, settings, f"{base}/gather/", {"CallSid": sid, "Digits": "1"})
+        dial = post_signed(client, settings, f"{flow}/gather/", {"CallSid": sid, "Digits": "1"})
         assert str(specialist.phone).encode() in dial.content
         connected = post_signed(
-            client, settings, f"{base}/connected/", {"CallSid": "CA" + "1" * 32}
+            client, settings, f"{flow}/connected/", {"CallSid": "CA" + "1" * 32}
         )
         assert connected.status_code == 200
         post_signed(

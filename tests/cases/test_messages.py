@@ -2,9 +2,8 @@
 
 import pytest
 
+from cases.messages import call_script, sms_for
 from cases.timers import sweep_due_cases
-from notifications.content import call_script, sms_for
-from notifications.models import ContactAttempt
 from sellers.models import Store
 from tests.factories import CaseFactory, SellerFactory
 
@@ -32,8 +31,6 @@ def test_outreach_speaks_the_store_language(
     assert message.subject.startswith(subject)
     assert policy in message.body
     assert policy in message.alternatives[0][0]
-    call = ContactAttempt(
-        case=case, channel="call", purpose="outreach", language=seller.store.language
-    )
-    assert press_1 in call_script(call, "intro")
-    assert f"{case.pk}" in sms_for(call)
+    language = seller.store.language
+    assert press_1 in call_script(case, "intro", language=language, at=case.opened_at)
+    assert f"{case.pk}" in sms_for(case, language=language, at=case.opened_at)
