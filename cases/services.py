@@ -39,6 +39,9 @@ class CaseConflict(Conflict):
     """
 
     def __init__(self, message: str, *, case: Case) -> None:
+        current = case.get_status_display().lower()
+        if current not in message.lower():
+            message = f"{message} The case is {current}."
         super().__init__(
             message,
             status=case.status,

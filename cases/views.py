@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,8 +23,6 @@ from cases.models import Case, RemediationStep
 from cases.selectors import case_queue, case_timeline, cases_visible_to
 from cases.services import (
     TRANSITIONS,
-    CaseConflict,
-    UnknownTransition,
     case_add_note,
     case_assign,
     case_open,
@@ -35,6 +32,8 @@ from cases.services import (
     transition_spec,
     transitions_for,
 )
+from config.errors import InvalidInput
+from config.problem_details import ProblemsAsMessagesMixin
 from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY
 from sellers.selectors import seller_assurance
 
@@ -72,10 +71,6 @@ class Countdown:
             return cls(case.reach_deadline, "overdue", f"Overdue by {remaining(-left)}")
         state = "urgent" if left < URGENT_WITHIN else "ok"
         return cls(case.reach_deadline, state, f"{remaining(left)} left")
-
-
-def status_label(value: str) -> str:
-    return Case.Status(value).label if value in Case.Status.values else value
 
 
 class QueueView(PermissionRequiredMixin, View):
@@ -163,10 +158,20 @@ def render_case(
     return render(request, "cases/detail.html", context)
 
 
-class CaseMixin(PermissionRequiredMixin):
-    """The case of the URL among those the user may see, else 404."""
+class CaseMixin(ProblemsAsMessagesMixin, PermissionRequiredMixin):
+    """The case of the URL among those the user may see, else 404.
+
+    A conflict or refused input from a service is an error message on the case page
+    (``ProblemsAsMessagesMixin``); the views do not catch them one by one.
+    """
 
     permission_required = "accounts.use_desk"
+    # Where on the case page a refused write sends the user back to.
+    problem_anchor = ""
+
+    def problem_return_url(self) -> str:
+        url = reverse("cases:detail", args=[self.kwargs["pk"]])
+        return url + (f"#{self.problem_anchor}" if self.problem_anchor else "")
 
     def get_case(self) -> Case:
         return get_object_or_404(cases_visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -187,24 +192,11 @@ class TransitionView(CaseMixin, View):
 
     def post(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
         case = self.get_case()
-        try:
-            spec = transition_spec(name)
-        except UnknownTransition:
-            raise Http404(f"No transition is called {name!r}.") from None
-        try:
-            case = case_transition(
-                case_id=case.pk, name=name, by=request.user, reason=request.POST.get("reason", "")
-            )
-        except CaseConflict as conflict:
-            current = status_label(conflict.status)
-            message = str(conflict)
-            if current.lower() not in message.lower():
-                message = f"{message} The case is {current.lower()}."
-            messages.error(request, message)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, f"The case was {spec.done}.")
+        spec = transition_spec(name)  # an unknown name is a 404 (UnknownTransition)
+        case = case_transition(
+            case_id=case.pk, name=name, by=request.user, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, f"The case was {spec.done}.")
         return self.back(case)
 
 
@@ -218,7 +210,7 @@ class NoteView(CaseMixin, View):
         if form.is_valid():
             try:
                 case_add_note(case_id=case.pk, by=request.user, text=form.cleaned_data["text"])
-            except ValidationError as error:
+            except InvalidInput as error:  # on the form, keeping what was typed
                 form.add_error("text", error.messages)
             else:
                 messages.success(request, "Note added.")
@@ -229,6 +221,7 @@ class NoteView(CaseMixin, View):
 class StepAddView(CaseMixin, View):
     permission_required = ("accounts.use_desk", "cases.add_remediationstep")
     http_method_names = ["post"]
+    problem_anchor = "plan"
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         case = self.get_case()
@@ -236,10 +229,7 @@ class StepAddView(CaseMixin, View):
         if form.is_valid():
             try:
                 remediation_step_add(case_id=case.pk, by=request.user, **form.cleaned_data)
-            except CaseConflict as conflict:
-                messages.error(request, str(conflict))
-                return self.back(case, "plan")
-            except ValidationError as error:
+            except InvalidInput as error:  # on the form, keeping what was typed
                 for field, errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
@@ -251,16 +241,13 @@ class StepAddView(CaseMixin, View):
 class StepDoneView(CaseMixin, View):
     permission_required = ("accounts.use_desk", "cases.change_remediationstep")
     http_method_names = ["post"]
+    problem_anchor = "plan"
 
     def post(self, request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
         case = self.get_case()
         step = get_object_or_404(RemediationStep, pk=step_id, case=case)
         already_done = step.done_at is not None
-        try:
-            remediation_step_complete(step_id=step.pk, by=request.user)
-        except CaseConflict as conflict:
-            messages.error(request, str(conflict))
-            return self.back(case, "plan")
+        remediation_step_complete(step_id=step.pk, by=request.user)
         if already_done:
             messages.info(request, f"“{step.text}” was already done.")
         else:
@@ -280,13 +267,9 @@ class AssignView(CaseMixin, View):
             messages.error(request, " ".join(form.errors["assigned_to"]))
             return self.back(case)
         to = form.cleaned_data["assigned_to"]
-        try:
-            case_assign(case_id=case.pk, to=to, by=request.user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            who = (to.get_full_name() or to.get_username()) if to else "nobody"
-            messages.success(request, f"The case is assigned to {who}.")
+        case_assign(case_id=case.pk, to=to, by=request.user)
+        who = (to.get_full_name() or to.get_username()) if to else "nobody"
+        messages.success(request, f"The case is assigned to {who}.")
         return self.back(case)
 
 

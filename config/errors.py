@@ -61,8 +61,8 @@ class Conflict(DomainError):
     """Not possible in the resource's current state (or someone else changed it first).
 
     ``status`` is the resource's state now and ``allowed`` what may be done from it. In
-    the problem body ``status`` is that state, not the HTTP code (409, on the status
-    line): RFC 9457 tells clients to ignore a ``status`` member that is not a number.
+    the problem body they are ``state`` and ``allowed``: ``status`` there is the HTTP
+    code (409), as RFC 9457 defines it.
     """
 
     status_code = 409
@@ -75,7 +75,7 @@ class Conflict(DomainError):
         self.allowed = list(allowed)
 
     def extra(self) -> dict[str, Any]:
-        return {"status": self.status, "allowed": self.allowed}
+        return {"state": self.status, "allowed": self.allowed}
 
 
 class Forbidden(DomainError, PermissionDenied):

@@ -6,10 +6,9 @@ parameter (``errors: {"status": [...]}``), never an empty page that looks like "
 
 from typing import Any
 
+import django_filters
 from django import forms
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 TRUE = {"1", "true", "yes"}
 FALSE = {"0", "false", "no"}
@@ -20,7 +19,10 @@ class ChoiceInFilter(filters.BaseInFilter, filters.ChoiceFilter):
 
 
 class StrictBooleanField(forms.Field):
-    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``); anything else is an error."""
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``); anything else is an error.
+
+    A plain text input: Django's NullBooleanSelect would read ``maybe`` as "no filter".
+    """
 
     def to_python(self, value: Any) -> bool | None:
         if value is None or str(value).strip() == "":
@@ -35,8 +37,10 @@ class StrictBooleanField(forms.Field):
         )
 
 
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBooleanFilter(filters.Filter):
-    """A yes/no filter that refuses ``maybe`` (django-filter's BooleanFilter ignores it)."""
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A yes/no filter that refuses ``maybe`` (django-filter's own reads it as no filter).
+
+    A BooleanFilter still, so the OpenAPI schema says boolean.
+    """
 
     field_class = StrictBooleanField

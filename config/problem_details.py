@@ -6,10 +6,11 @@ every domain error (``config.errors``), every DRF ``APIException`` and Django's
 ``application/problem+json`` body::
 
     {"type": "https://aha-desk.example/problems/conflict", "title": "Not possible now",
-     "status": "contacted", "detail": "This case is contacted: ...", "allowed": ["escalate"]}
+     "status": 409, "detail": "This case is contacted: ...", "state": "contacted",
+     "allowed": ["escalate"]}
 
 ``errors`` (``{field or query parameter: [messages]}``) comes with every 400 about input;
-``status`` and ``allowed`` with a 409. Anything else is not ours to word: a 500.
+``state`` and ``allowed`` with a 409. Anything else is not ours to word: a 500.
 
 Pages (the desk, the portal): :func:`problem_response` renders a domain error as
 ``errors/problem.html`` with its HTTP status; :func:`renders_problems` (a view
@@ -25,11 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -37,6 +39,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from config.errors import (
+    Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
@@ -226,16 +229,48 @@ def renders_problems(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         try:
             return view(request, *args, **kwargs)
         except DomainError as error:
+            if _site_page_for(error):
+                raise
             return problem_response(request, error)
 
     return wrapped
+
+
+def _site_page_for(error: DomainError) -> bool:
+    """A refusal and a page not found are Django's ``PermissionDenied`` and ``Http404``
+    too: they get the site's own 403 and 404 pages, like every other refusal."""
+    return isinstance(error, DjangoPermissionDenied | Http404)
+
+
+class ProblemsAsMessagesMixin:
+    """For a view that posts a button or form and goes back to a page (the desk's case
+    page): a conflict or refused input the view lets through is an error message on that
+    page, ``problem_return_url()``, as a desk user expects when a button's moment has
+    passed. A refusal (403) and an unknown page (404) stay pages of their own.
+    """
+
+    problems_as_messages: tuple[type[DomainError], ...] = (Conflict, InvalidInput)
+
+    def problem_return_url(self) -> str:
+        raise NotImplementedError
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except self.problems_as_messages as error:
+            if request.method != "POST":
+                raise
+            # A field's messages read as sentences on a page; the API names the field.
+            text = " ".join(error.messages) if isinstance(error, InvalidInput) else error.detail
+            messages.error(request, text)
+            return redirect(self.problem_return_url())
 
 
 class ProblemPageMiddleware:
     """Every page view at once: a domain error a view lets through is a problem page.
 
     The API never lets one through (its handler answered already), so this only sees
-    Django views. Other exceptions go on to Django (its 403, 404 and 500 pages).
+    Django views. Refusals and pages not found go on to the site's 403 and 404 pages.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -245,7 +280,7 @@ class ProblemPageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, DomainError):
+        if isinstance(exception, DomainError) and not _site_page_for(exception):
             return problem_response(request, exception)
         return None
 
@@ -272,9 +307,7 @@ class ValidationProblemSerializer(ProblemSerializer):
 
 
 class ConflictProblemSerializer(ProblemSerializer):
-    status = serializers.CharField(
-        help_text="The resource's state now (a case's status); 409 is on the status line."
-    )
+    state = serializers.CharField(help_text="The resource's state now (a case's status).")
     allowed = serializers.ListField(
         child=serializers.CharField(), help_text="What may be done from that state now."
     )

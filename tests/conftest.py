@@ -363,6 +363,8 @@ DATA_MIGRATIONS = [
     "accounts.migrations.0002_roles",
     "sellers.migrations.0002_stores_and_roles",
     "cases.migrations.0002_roles",
+    "cases.migrations.0006_deadline_warning_permission",
+    "staff.migrations.0002_roles",
 ]
 
 
@@ -395,3 +397,47 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
             return
         for module in DATA_MIGRATIONS:
             import_module(module).forwards(apps, None)
+
+
+# --- API clients, one per role (tokens from issue_api_token, as clients get them) ----------
+
+
+@pytest.fixture
+def upstream_api(db):
+    """An upstream system's token: pushes the feed and opens cases."""
+    from tests.builders import api_client
+
+    return api_client(name="upstream-test")
+
+
+@pytest.fixture
+def specialist_api(db):
+    """A token acting as an on-duty specialist of no store in particular."""
+    from tests.builders import api_client
+    from tests.factories import SpecialistFactory
+
+    return api_client(SpecialistFactory().user, name="desk-specialist")
+
+
+@pytest.fixture
+def manager_api(db):
+    from accounts.roles import Role
+    from tests.builders import api_client
+    from tests.factories import UserFactory
+
+    return api_client(UserFactory(role=Role.MANAGER), name="desk-manager")
+
+
+@pytest.fixture
+def seller_api(db):
+    """A token acting as the login of seller ``S-MINE`` (``seller_api.seller``)."""
+    from accounts.roles import Role
+    from tests.builders import api_client
+    from tests.factories import SellerFactory, UserFactory
+
+    seller = SellerFactory(seller_id="S-MINE")
+    login = UserFactory(role=Role.SELLER)
+    seller.users.add(login)
+    client = api_client(login, name="seller-portal")
+    client.seller = seller
+    return client

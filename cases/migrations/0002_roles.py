@@ -1,4 +1,7 @@
-"""What each role may do with cases (DESIGN.md "People")."""
+"""What each role may do with cases (DESIGN.md "People").
+
+Specialist profiles moved to the staff app; their grants are in staff/migrations/0002_roles.py.
+"""
 
 from django.db import migrations
 
@@ -13,7 +16,6 @@ SPECIALIST = [
     ("cases", "remediationstep", "view_remediationstep"),
     ("cases", "remediationstep", "add_remediationstep"),
     ("cases", "remediationstep", "change_remediationstep"),
-    ("cases", "specialist", "view_specialist"),
     ("cases", "case", "open_case"),
 ]
 GRANTS = {
@@ -22,7 +24,6 @@ GRANTS = {
         *SPECIALIST,
         ("cases", "case", "reinstate_case"),
         ("cases", "case", "assign_case"),
-        ("cases", "specialist", "change_specialist"),
     ],
     "upstream": [("cases", "case", "open_case")],
 }

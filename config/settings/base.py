@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A domain error a page view lets through: a page with its HTTP status (409, 400, ...).
+    "config.problem_details.ProblemPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

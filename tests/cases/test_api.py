@@ -1,9 +1,6 @@
 """The cases API: open, list, read, transitions, plan, notes, assignment; problem answers."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
@@ -12,6 +9,7 @@ from cases.services import case_add_note, case_open, case_transition, remediatio
 from config.errors import problem_type
 from config.problem_details import PROBLEM_JSON
 from sellers.models import AssuranceState
+from tests.builders import api_client
 from tests.factories import (
     EmergencyContactFactory,
     SellerFactory,
@@ -24,12 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def client_for(user=None, name="feed") -> APIClient:
-    out = StringIO()
-    args = [name, "--user", user.username] if user else [name]
-    call_command("issue_api_token", *args, stdout=out, stderr=StringIO())
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
-    return client
+    return api_client(user, name=name)
 
 
 @pytest.fixture
@@ -90,7 +83,7 @@ def test_transition_answers_new_state_then_409_with_what_is_allowed(seller, spec
     assert ok.json()["status"] == "contacted"
     again = api.post(f"/api/v1/cases/{case.pk}/transitions/contact/", {}, format="json")
     assert again.status_code == 409
-    assert again.json()["status"] == "contacted"
+    assert again.json()["state"] == "contacted"
     assert again.json()["allowed"] == ["escalate"]
     assert "cannot be contacted" in again.json()["detail"]
 
@@ -238,7 +231,7 @@ def test_a_specialist_walks_a_case_from_open_to_resolved_through_the_api_alone(
     assert fire("start_remediation").json()["status"] == "in_remediation"
 
     refused = assert_problem(fire("resolve", reason="Listing removed"), 409, "conflict")
-    assert refused["status"] == "in_remediation"
+    assert refused["state"] == "in_remediation"
     assert refused["allowed"] == ["escalate"]
     assert "Every plan step must be done" in refused["detail"]
 
@@ -271,7 +264,7 @@ def test_a_conflict_is_a_problem_with_the_status_and_what_is_allowed(seller, spe
     )
     body = assert_problem(response, 409, "conflict")
     assert body["title"] == "Not possible now"
-    assert body["status"] == "contacted"
+    assert (body["status"], body["state"]) == (409, "contacted")
     assert body["allowed"] == ["escalate"]
 
 
@@ -365,7 +358,7 @@ def test_a_closed_case_takes_no_steps_and_its_plan_is_closed(seller, specialist)
         {"text": "Appeal", "owner": "seller", "due_on": "2030-01-01"},
         format="json",
     )
-    assert assert_problem(added, 409, "conflict")["status"] == "escalated"
+    assert assert_problem(added, 409, "conflict")["state"] == "escalated"
     ticked = api.post(f"/api/v1/cases/{case.pk}/steps/{step.pk}/done/")
     assert "plan is closed" in assert_problem(ticked, 409, "conflict")["detail"]
 
@@ -534,3 +527,36 @@ def test_openapi_schema_describes_the_new_endpoints_and_their_problems(client):
     assert set(problem["required"]) == {"type", "title", "status", "detail"}
     list_parameters = {p["name"] for p in paths["/api/v1/cases/"]["get"]["parameters"]}
     assert {"status", "store", "assigned_to", "overdue", "severity"} <= list_parameters
+
+
+def test_each_role_sees_the_notes_its_role_may(
+    upstream_api, specialist_api, manager_api, seller_api
+):
+    """Notes are the desk's: the specialist and the manager read them; the seller whose case
+    it is, and an upstream system, never do."""
+    case = open_case(seller_api.seller, policy_area="counterfeit", severity="high", summary="x")
+    assert (
+        specialist_api.post(
+            f"/api/v1/cases/{case.pk}/notes/", {"text": "Called twice."}, format="json"
+        ).status_code
+        == 201
+    )
+
+    answers = {
+        role: api.get(f"/api/v1/cases/{case.pk}/notes/")
+        for role, api in [
+            ("specialist", specialist_api),
+            ("manager", manager_api),
+            ("seller", seller_api),
+            ("upstream", upstream_api),
+        ]
+    }
+
+    assert {role: answer.status_code for role, answer in answers.items()} == {
+        "specialist": 200,
+        "manager": 200,
+        "seller": 403,
+        "upstream": 403,
+    }
+    assert [note["text"] for note in answers["manager"].json()] == ["Called twice."]
+    assert "Called twice." not in answers["seller"].content.decode()

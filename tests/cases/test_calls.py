@@ -18,10 +18,10 @@ from twilio.request_validator import RequestValidator
 
 from accounts.roles import Role
 from cases.models import Case, CaseEvent
-from cases.services import case_open
 from notifications.models import ContactAttempt
-from sellers.models import AssuranceState, Store
-from tests.factories import EmergencyContactFactory, SellerFactory, SpecialistFactory, UserFactory
+from sellers.models import Store
+from tests.builders import open_assured_case
+from tests.factories import SpecialistFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,18 +58,11 @@ def open_case(capture, *, store_code: str = "US", specialist_phone: str = "") ->
     store.save()
     specialist = SpecialistFactory(stores=[store], phone=specialist_phone)
     UserFactory(role=Role.MANAGER)
-    seller = SellerFactory(store=store, name="Acme Garden Supplies")
-    EmergencyContactFactory(seller=seller)
-    AssuranceState.objects.create(seller=seller, enrolled=True, contact_valid=True)
-    with capture(execute=True):
-        case, _ = case_open(
-            seller=seller,
-            policy_area="late_shipment_rate",
-            severity="critical",
-            summary="Late shipment rate above 4%",
-            process="test",
-        )
-    case.refresh_from_db()
+    case = open_assured_case(
+        store_code=store_code,
+        seller={"name": "Acme Garden Supplies"},
+        capture=capture,
+    )
     assert case.assigned_to == specialist.user
     return case
 

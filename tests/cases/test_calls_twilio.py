@@ -12,11 +12,12 @@ import time_machine
 from twilio.request_validator import RequestValidator
 
 from cases.models import Case
-from cases.services import case_open
 from cases.timers import sweep_due_cases
 from notifications.models import ContactAttempt
-from sellers.models import AssuranceState, Store
-from tests.factories import EmergencyContactFactory, SellerFactory, SpecialistFactory
+from sellers.models import Store
+from tests.builders import enrolled_seller
+from tests.builders import open_case as open_case_for
+from tests.factories import SpecialistFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +30,11 @@ PHONE = "+14155550142"  # a US number that takes calls and texts
 def assured_case(settings, django_capture_on_commit_callbacks):
     settings.PUBLIC_BASE_URL = "https://desk.example.test"
     Store.objects.filter(code="US").update(time_zone="America/Los_Angeles")
-    seller = SellerFactory(store=Store.objects.get(code="US"))
-    EmergencyContactFactory(seller=seller, phone=PHONE)
-    AssuranceState.objects.update_or_create(seller=seller, defaults={"enrolled": True})
+    seller = enrolled_seller(store_code="US", phone=PHONE)
     specialist = SpecialistFactory(phone="+14155550199")
 
     def open_case():
-        with django_capture_on_commit_callbacks(execute=True):
-            case, _ = case_open(
-                seller=seller,
-                policy_area="late_shipment_rate",
-                severity="critical",
-                summary="Late shipment rate above 4%",
-            )
-        return case
+        return open_case_for(seller, capture=django_capture_on_commit_callbacks)
 
     return open_case, specialist
 

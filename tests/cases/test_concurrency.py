@@ -25,6 +25,7 @@ from cases.services import (
     remediation_step_add,
     remediation_step_complete,
 )
+from tests.builders import race as run_together
 from tests.factories import SellerFactory, UserFactory
 
 THREADS = 8
@@ -78,27 +79,8 @@ def slow_transitions(seconds: float = 0.2) -> Iterator[None]:
 
 
 def race(calls: list[Callable[[], object]]) -> list[object]:
-    """Runs the calls in threads released together; each answer is "ok" or the exception."""
-    barrier = threading.Barrier(len(calls))
-    answers: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            answers[index] = "ok"
-        except Exception as error:  # the test reports anything but a conflict
-            answers[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return answers
+    """Runs the calls together (``tests.builders.race``); each answer is "ok" or the error."""
+    return [answer if isinstance(answer, Exception) else "ok" for answer in run_together(calls)]
 
 
 def fire(case: Case, name: str, by, reason: str = "") -> Callable[[], object]:

@@ -10,7 +10,6 @@ and the case's status and escalation.
 
 import datetime as dt
 import smtplib
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from io import StringIO
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import CommandError, call_command
@@ -38,6 +38,7 @@ from cases.timers import sweep_case, sweep_due_cases
 from notifications.channels import ChannelError, ConsoleChannels
 from notifications.models import ContactAttempt
 from sellers.models import AssuranceState, Store
+from tests.builders import open_case, race
 from tests.factories import (
     EmergencyContactFactory,
     SellerFactory,
@@ -124,17 +125,7 @@ class Clock:
         return reports
 
     def open_case(self, seller, **kwargs) -> Case:
-        with self.capture(execute=True):
-            case, _ = case_open(
-                seller=seller,
-                policy_area="late_shipment_rate",
-                severity="critical",
-                summary="Late shipment rate above 4%",
-                process="test",
-                **kwargs,
-            )
-        case.refresh_from_db()
-        return case
+        return open_case(seller, capture=self.capture, **kwargs)
 
 
 @pytest.fixture
@@ -901,25 +892,8 @@ THREADS = 8
 
 
 def run_together(jobs: list[Callable[[], object]]) -> list[object]:
-    """Runs the jobs in threads released at once; each answer is the result or the error."""
-    barrier = threading.Barrier(len(jobs))
-    answers: list[object] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            answers[index] = job()
-        except Exception as error:  # reported by the test
-            answers[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a sweep hung"
+    """Runs the sweeps together (``tests.builders.race``); none may fail."""
+    answers = race(jobs, timeout=120)
     errors = [a for a in answers if isinstance(a, Exception)]
     assert not errors, errors
     return answers
@@ -986,3 +960,32 @@ def test_parallel_sweeps_act_on_each_case_exactly_once(desk):
             assert case.status == Case.Status.ESCALATED, case.pk
             assert len(escalations(case)) == 1, case.pk
             assert len(attempts(case)) == 3, case.pk
+
+
+# --- who gets the deadline warnings --------------------------------------------------------
+
+
+def test_deadline_warnings_go_to_the_assignee_and_whoever_holds_the_permission(clock_at, desk):
+    manager, specialist = desk
+    # Given the permission on her own, without the managers' role: she is warned too.
+    lead = UserFactory(username="lead", email="lead@desk.test")
+    lead.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="cases", codename="receive_deadline_warnings"
+        )
+    )
+    # A specialist who is not the assignee, and an inactive manager, are not.
+    colleague = SpecialistFactory(stores=[Store.objects.get(code="US")]).user
+    UserFactory(role=Role.MANAGER, is_active=False, email="gone@desk.test")
+    clock = clock_at(MONDAY_9AM)
+    case = clock.open_case(seller_in(LA))
+    assert case.assigned_to in {specialist, colleague}
+
+    clock.sweep_until(MONDAY_9AM + DEADLINE - 24 * HOUR)
+
+    warned = sorted(
+        a.destination
+        for a in attempts(case, Channel.EMAIL)
+        if a.purpose == Purpose.DEADLINE_WARNING
+    )
+    assert warned == sorted([case.assigned_to.email, manager.email, lead.email])

@@ -309,7 +309,7 @@ def assert_outreach_and_escalations(case_ids: list[int], past_deadline: list[int
 
     # Exactly one opening email, one first call and one text per case, all delivered.
     per_case = Counter(
-        ContactAttempt.objects.filter(purpose=OUTREACH).values_list("case_id", "channel")
+        ContactAttempt.objects.filter(purpose=OUTREACH).values_list("subject_id", "channel")
     )
     assert {key: n for key, n in per_case.items() if n != 1} == {}
     assert len(per_case) == 3 * CASES

@@ -19,12 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case
-from cases.services import case_open
 from cases.timers import sweep_due_cases
 from notifications.models import ContactAttempt
-from sellers.models import AssuranceState, Store
+from tests.builders import open_assured_case
 from tests.conftest import free_port
-from tests.factories import EmergencyContactFactory, SellerFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -89,19 +87,13 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture
 def german_case():
     """An assured case of a seller on the German store (language "de")."""
-    seller = SellerFactory(
-        store=Store.objects.get(code="DE"), name="Müller Handel GmbH", email="shop@mueller.example"
-    )
-    EmergencyContactFactory(seller=seller, phone="+4915112345678")
-    AssuranceState.objects.create(seller=seller, enrolled=True, eligible=True, contact_valid=True)
-    case, _ = case_open(
-        seller=seller,
+    return open_assured_case(
+        store_code="DE",
+        phone="+4915112345678",
+        seller={"name": "Müller Handel GmbH", "email": "shop@mueller.example"},
         policy_area="counterfeit",
-        severity="critical",
         summary="Beschwerde über ein gefälschtes Produkt",
     )
-    assert case.assured
-    return case
 
 
 def sweep(django_capture_on_commit_callbacks) -> None:

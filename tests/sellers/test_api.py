@@ -19,6 +19,7 @@ from sellers.models import (
     Seller,
     Violation,
 )
+from tests.builders import api_client
 from tests.factories import (
     EmergencyContactFactory,
     SellerFactory,
@@ -39,12 +40,7 @@ def frozen_today():
 
 
 def token_client(name="health-feed", user=None) -> APIClient:
-    out = StringIO()
-    args = [name, "--user", user.username] if user else [name]
-    call_command("issue_api_token", *args, stdout=out, stderr=StringIO())
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
-    return client
+    return api_client(user, name=name)
 
 
 @pytest.fixture

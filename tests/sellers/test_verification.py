@@ -6,7 +6,6 @@ real ``twilio`` SDK talks to the local Twilio stand-in (``tests/twilio_fake.py``
 """
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -21,6 +20,7 @@ from sellers.models import AssuranceState, EmergencyContact, PhoneVerification, 
 from sellers.selectors import seller_facts
 from sellers.services import ahr_ingest
 from sellers.services.verification import verification_check, verification_send
+from tests.builders import race
 from tests.factories import (
     AdminFactory,
     PhoneVerificationFactory,
@@ -533,29 +533,6 @@ def on_postgres(test: Callable) -> Callable:
     ):
         test = mark(test)
     return test
-
-
-def race(calls: list[Callable[[], object]]) -> list[object]:
-    """Runs the calls in threads released together; each answer is a result or the error."""
-    barrier = threading.Barrier(len(calls))
-    answers: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            answers[index] = call()
-        except Exception as error:  # the test looks at every answer
-            answers[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return answers
 
 
 @on_postgres
