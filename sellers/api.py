@@ -25,9 +25,7 @@ from sellers.filters import SellerFilter, ViolationFilter
 from sellers.models import EmergencyContact, Seller, Store, Violation
 from sellers.selectors import seller_assurance, sellers_visible_to, violations_by_severity
 from sellers.services import ahr_ingest, seller_upsert, violation_upsert_many
-
-# POST /api/v1/violations/ takes at most this many items a request.
-VIOLATIONS_MAX_ITEMS = 10_000
+from sellers.services.violations import FIELDS as VIOLATION_FIELDS
 
 
 class PushesFeed(BasePermission):
@@ -259,18 +257,7 @@ class ViolationOut(serializers.ModelSerializer):
 
     class Meta:
         model = Violation
-        fields = [
-            "id",
-            "upstream_id",
-            "seller_id",
-            "policy_area",
-            "severity",
-            "points",
-            "description",
-            "opened_on",
-            "status",
-            "resolved_on",
-        ]
+        fields = ["id", *VIOLATION_FIELDS]
 
 
 class ViolationRow(serializers.ModelSerializer):
@@ -307,7 +294,7 @@ class ViolationFeed(APIView):
     def post(self, request: Request) -> Response:
         items = feed_items(
             request,
-            limit=VIOLATIONS_MAX_ITEMS,
+            limit=settings.AHA["VIOLATIONS_API_MAX_ITEMS"],
             what="violations with upstream_id, seller_id, policy_area, severity and opened_on",
         )
         return Response(violation_upsert_many(rows=items).as_dict())

@@ -292,6 +292,8 @@ AHA = {
     "CONTACT_GRACE_DAYS": 7,
     # POST /api/v1/ahr/ takes at most this many rows a request.
     "AHR_API_MAX_ROWS": 10_000,
+    # POST /api/v1/violations/ takes at most this many violations a request.
+    "VIOLATIONS_API_MAX_ITEMS": 10_000,
     # The promise: reach the seller within this many hours of a case opening.
     "REACH_DEADLINE_HOURS": 72,
     # Outreach ("Outreach and timers"): the first call at once, then these retries,

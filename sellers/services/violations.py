@@ -28,16 +28,8 @@ FIELDS = (
     "status",
     "resolved_on",
 )
-UPDATED_FIELDS = [
-    "seller",
-    "policy_area",
-    "severity",
-    "points",
-    "description",
-    "opened_on",
-    "status",
-    "resolved_on",
-]
+# What an upsert rewrites of a known violation: all but its upstream id.
+UPDATED_FIELDS = ["seller", *FIELDS[2:]]
 MAX_POINTS = 2_147_483_647  # PositiveIntegerField on every backend
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LOOKUP_CHUNK = 1_000
