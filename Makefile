@@ -17,8 +17,9 @@ install: $(UV)
 	$(UV) sync --frozen --python "$(PYTHON)"
 
 ## Migrate, seed demo data, then Redis, web, Celery worker and beat until Ctrl-C.
+## The web server listens on HOST:PORT (make run HOST=0.0.0.0 PORT=8080; 127.0.0.1:8000).
 run: install
-	.venv/bin/python scripts/run.py
+	HOST="$(HOST)" PORT="$(PORT)" .venv/bin/python scripts/run.py
 
 ## ruff, then pytest on SQLite, then pytest on PostgreSQL and Redis started for the run.
 test: install
