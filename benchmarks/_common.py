@@ -142,6 +142,19 @@ def bench_database(given_url: str | None, *, script: str, keep: bool) -> Iterato
             log(f"dropped database {name}")
 
 
+def print_result(result: dict[str, Any], failed_checks: list[str]) -> None:
+    """Prints the figures on stdout as one JSON document, ``failed_checks`` in it; then
+    exits with status 1 when a check failed (the run's figures measured something broken).
+
+    ``tests/benchmarks`` runs every script at a tiny size in ``make test`` and relies on
+    the status and on ``failed_checks``.
+    """
+    result["failed_checks"] = failed_checks
+    print(json.dumps(result, indent=2, default=str), flush=True)
+    if failed_checks:
+        sys.exit("checks failed: " + "; ".join(failed_checks))
+
+
 class Timer:
     """Named wall-clock phases, in seconds."""
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import platform
 import statistics
 import tempfile
@@ -366,6 +365,24 @@ def check_counts(today: dt.date) -> dict[str, int]:
     return {"states": states, "states_at_today": at_today, "count_mismatches_1pct": mismatches}
 
 
+def failed_checks(
+    *, sellers: int, seeded: dict[str, Any], ingest: dict[str, Any], check: dict[str, int]
+) -> list[str]:
+    """What must hold after a run: every row accepted, every state at today, the
+    incremental counts equal to a recount, the seeded phone numbers callable."""
+    expected = {
+        "ingest accepted": (ingest["accepted"], sellers),
+        "ingest rejected": (ingest["rejected"], 0),
+        "states": (check["states"], sellers),
+        "states at today": (check["states_at_today"], sellers),
+        "count mismatches (1% sample)": (check["count_mismatches_1pct"], 0),
+        "invalid phones in the sample": (seeded["invalid_phones_in_sample"], 0),
+    }
+    return [
+        f"{name}: {got}, expected {want}" for name, (got, want) in expected.items() if got != want
+    ]
+
+
 def time_copy(path: Path, repeats: int) -> list[float]:
     """COPY of the CSV file from the client into a fresh, empty, regular (logged) table."""
     from django.db import connection
@@ -459,7 +476,9 @@ def main() -> None:
         "explain": args.explain,
         "python": platform.python_version(),
     }
-    print(json.dumps(result, indent=2, default=str))
+    common.print_result(
+        result, failed_checks(sellers=args.sellers, seeded=seeded, ingest=ingest, check=check)
+    )
 
 
 if __name__ == "__main__":

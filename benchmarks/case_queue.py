@@ -214,6 +214,22 @@ def explain_scenario(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def failed_checks(args: argparse.Namespace, result: dict[str, Any]) -> list[str]:
+    """What must hold after a run (every URL answered 200, or the run exited already):
+    the cases seeded as asked, and each URL's page of rows found and explained."""
+    failed = [
+        f"{name}: {result[name]}, expected {want}"
+        for name, want in (("cases", args.cases), ("open_cases", args.open))
+        if result[name] != want
+    ]
+    failed += [
+        f"{name}: no page of rows (a SELECT on {common.CASES} with a LIMIT) to explain"
+        for name, figures in result["requests"].items()
+        if figures["plans"]["main"] is None
+    ]
+    return failed
+
+
 def main() -> None:
     args = parse_args()
     # Taken before Django imports the code and again at the end: files edited during a
@@ -327,7 +343,7 @@ def main() -> None:
         "code_changed_during_run": common.changed_files(code_before),
         "python": platform.python_version(),
     }
-    print(json.dumps(result, indent=2, default=str))
+    common.print_result(result, failed_checks(args, result))
 
 
 if __name__ == "__main__":

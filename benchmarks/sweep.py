@@ -615,6 +615,31 @@ def build_result(
     }
 
 
+def failed_checks(result: dict[str, Any]) -> list[str]:
+    """What must hold after a run: every full sweep escalated exactly the D due cases
+    (one event each, none left due, no error) with the batch select explained before,
+    and the idle sweeps found nothing to act on."""
+    failed = []
+    for number, run in enumerate(result["sweeps"], start=1):
+        check, report = run["check"], run["report"]
+        expected = {
+            "still due": (check["still_due"], 0),
+            "escalated": (check["escalated_now"], check["expected_escalated"]),
+            "escalation events": (check["escalation_events"], check["expected_escalated"]),
+            "errors": (report["errors"], 0),
+            "first batch select as explained": (run["first_batch_sql_same_as_explained"], True),
+        }
+        failed += [
+            f"sweep {number}, {name}: {got}, expected {want}"
+            for name, (got, want) in expected.items()
+            if got != want
+        ]
+    idle = result["idle_sweep"]["report"]
+    if idle["cases"] or idle["errors"]:
+        failed.append(f"idle sweep acted on {idle['cases']} cases, {idle['errors']} errors")
+    return failed
+
+
 def main() -> None:
     args = parse_args()
     code_before = common.file_hashes(MEASURED_FILES)
@@ -622,7 +647,8 @@ def main() -> None:
     timer = common.Timer()
     with common.bench_database(args.database_url, script="sweep.py", keep=args.keep):
         measured = measure(args, timer)
-    print(json.dumps(build_result(measured, timer, code_before), indent=2, default=str))
+    result = build_result(measured, timer, code_before)
+    common.print_result(result, failed_checks(result))
 
 
 if __name__ == "__main__":
