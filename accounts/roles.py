@@ -1,4 +1,4 @@
-"""The three roles of AHA Desk (DESIGN.md "People") and what each may do.
+"""The three roles of AHA Desk (docs/domain.md "People") and what each may do.
 
 A role is a Django group created by ``accounts/migrations/0002_roles.py``; each app's
 data migrations grant its own permissions to these groups (``grant_permissions``).

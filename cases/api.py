@@ -8,7 +8,12 @@ Errors are RFC 9457 problems from the one handler (``config.problem_details``).
 """
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission
@@ -19,7 +24,13 @@ from rest_framework.views import APIView
 from accounts.models import User
 from cases.filters import CaseFilter
 from cases.models import Case, CaseEvent, CaseNote, RemediationStep
-from cases.selectors import case_attempts, case_list, cases_visible_to
+from cases.selectors import (
+    case_assignee,
+    case_attempts,
+    case_events,
+    case_list,
+    cases_visible_to,
+)
 from cases.services import (
     TRANSITIONS,
     case_add_note,
@@ -33,6 +44,7 @@ from config.errors import NotFound
 from config.problem_details import problem_responses
 from notifications.models import ContactAttempt
 from sellers.models import PolicyArea, Seller, Severity
+from sellers.validators import upstream_id_field
 
 
 class OpensCases(BasePermission):
@@ -61,7 +73,9 @@ class DeskPermissions(BasePermission):
 
 
 class CaseEventOut(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_label")
+    """An event as ``case_events`` gives it: ``actor`` in words for the reader."""
+
+    actor = serializers.CharField(source="shown_actor")
 
     class Meta:
         model = CaseEvent
@@ -99,11 +113,11 @@ class ContactAttemptOut(serializers.ModelSerializer):
 
 
 class CaseOut(serializers.ModelSerializer):
+    """A case for the reader in ``context["request"]``: a seller is not told usernames."""
+
     seller_id = serializers.CharField(source="seller.seller_id")
     store = serializers.CharField(source="seller.store.code")
-    assigned_to = serializers.CharField(
-        source="assigned_to.username", allow_null=True, default=None
-    )
+    assigned_to = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
@@ -132,12 +146,24 @@ class CaseOut(serializers.ModelSerializer):
             "call_rounds",
         ]
 
+    def get_assigned_to(self, case: Case) -> str | None:
+        return case_assignee(case, self.context["request"].user)
+
 
 class CaseDetailOut(CaseOut):
-    events = CaseEventOut(many=True, read_only=True)
+    events = serializers.SerializerMethodField()
 
     class Meta(CaseOut.Meta):
         fields = [*CaseOut.Meta.fields, "evidence", "events"]
+
+    @extend_schema_field(CaseEventOut(many=True))
+    def get_events(self, case: Case) -> list:
+        return CaseEventOut(case_events(case, self.context["request"].user), many=True).data
+
+
+def max_length_of(model: type, field: str) -> int:
+    """A text limit, kept on the model field (the schema's maxLength, the desk's forms)."""
+    return model._meta.get_field(field).max_length
 
 
 class CaseIn(serializers.Serializer):
@@ -146,9 +172,11 @@ class CaseIn(serializers.Serializer):
     )
     policy_area = serializers.ChoiceField(choices=PolicyArea.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
-    summary = serializers.CharField(max_length=300)
-    evidence = serializers.CharField(required=False, allow_blank=True, default="")
-    upstream_id = serializers.CharField(max_length=100, required=False, allow_null=True)
+    summary = serializers.CharField(max_length=max_length_of(Case, "summary"))
+    evidence = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=max_length_of(Case, "evidence")
+    )
+    upstream_id = upstream_id_field(required=False, allow_null=True)
 
 
 class RemediationStepOut(serializers.ModelSerializer):
@@ -158,7 +186,10 @@ class RemediationStepOut(serializers.ModelSerializer):
 
 
 class RemediationStepIn(serializers.Serializer):
-    text = serializers.CharField(error_messages={"blank": "Say what has to be done."})
+    text = serializers.CharField(
+        max_length=max_length_of(RemediationStep, "text"),
+        error_messages={"blank": "Say what has to be done."},
+    )
     owner = serializers.ChoiceField(choices=RemediationStep.Owner.choices)
     due_on = serializers.DateField(input_formats=["iso-8601"])
 
@@ -172,7 +203,10 @@ class CaseNoteOut(serializers.ModelSerializer):
 
 
 class CaseNoteIn(serializers.Serializer):
-    text = serializers.CharField(error_messages={"blank": "Write something in the note."})
+    text = serializers.CharField(
+        max_length=max_length_of(CaseNote, "text"),
+        error_messages={"blank": "Write something in the note."},
+    )
 
 
 class AssignmentIn(serializers.Serializer):
@@ -219,8 +253,11 @@ class CaseCollection(ListAPIView):
 
     @extend_schema(
         request=CaseIn,
-        responses={201: CaseOut, 200: CaseOut, **problem_responses(400, 401, 403)},
-        summary="Open a case; the same upstream_id again answers the existing case (200).",
+        responses={201: CaseOut, 200: CaseOut, **problem_responses(400, 401, 403, 409)},
+        summary=(
+            "Open a case; the same upstream_id again answers the existing case (200), "
+            "or 409 when it is another seller's."
+        ),
     )
     def post(self, request: Request) -> Response:
         incoming = CaseIn(data=request.data)
@@ -237,7 +274,8 @@ class CaseCollection(ListAPIView):
         )
         case = cases_visible_to(request.user).get(pk=case.pk)
         return Response(
-            CaseOut(case).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            CaseOut(case, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -247,8 +285,8 @@ class CaseDetail(CaseView):
         summary="One case with its events.",
     )
     def get(self, request: Request, case_id: int) -> Response:
-        cases = cases_visible_to(request.user).prefetch_related("events__actor")
-        return Response(CaseDetailOut(self.get_case(case_id, cases)).data)
+        case = self.get_case(case_id)
+        return Response(CaseDetailOut(case, context={"request": request}).data)
 
 
 class CaseEvents(CaseView):
@@ -258,7 +296,7 @@ class CaseEvents(CaseView):
     )
     def get(self, request: Request, case_id: int) -> Response:
         case = self.get_case(case_id)
-        return Response(CaseEventOut(case.events.select_related("actor"), many=True).data)
+        return Response(CaseEventOut(case_events(case, request.user), many=True).data)
 
 
 class CaseAttempts(CaseView):
@@ -274,7 +312,13 @@ class CaseAttempts(CaseView):
 class CaseTransition(CaseView):
     @extend_schema(
         request=inline_serializer(
-            "TransitionIn", {"reason": serializers.CharField(required=False)}
+            "TransitionIn",
+            {
+                # Checked by case_transition, for the desk too: kept as the case's note.
+                "reason": serializers.CharField(
+                    required=False, max_length=max_length_of(Case, "escalation_note")
+                )
+            },
         ),
         responses={200: CaseOut, **problem_responses(400, 401, 403, 404, 409)},
         parameters=[
@@ -288,7 +332,8 @@ class CaseTransition(CaseView):
         if not isinstance(reason, str):
             raise serializers.ValidationError({"reason": ["Must be text."]})
         case_transition(case_id=case_id, name=name, by=request.user, reason=reason)
-        return Response(CaseOut(cases_visible_to(request.user).get(pk=case_id)).data)
+        case = cases_visible_to(request.user).get(pk=case_id)
+        return Response(CaseOut(case, context={"request": request}).data)
 
 
 class CaseSteps(CaseView):
@@ -393,4 +438,5 @@ class CaseAssignment(CaseView):
         incoming = AssignmentIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         case_assign(case_id=case.pk, to=incoming.validated_data["assigned_to"], by=request.user)
-        return Response(CaseOut(cases_visible_to(request.user).get(pk=case.pk)).data)
+        case = cases_visible_to(request.user).get(pk=case.pk)
+        return Response(CaseOut(case, context={"request": request}).data)

@@ -1,4 +1,6 @@
-"""The outreach call as the seller hears it: Twilio's TwiML requests for it (DESIGN.md "Channels").
+"""The outreach call as the seller hears it: Twilio's TwiML requests for it.
+
+The rules are in docs/domain.md, "The outreach call".
 
 ``notifications`` places the call and takes its status callbacks; this module answers
 what the call says, because only the cases side knows why we call: a machine gets a

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.text import Truncator
 
 from accounts.models import User
-from cases.models import Case, RemediationStep
+from cases.models import Case, CaseNote, RemediationStep
 from sellers.models import PolicyArea, Seller, Severity, Store
 
 
@@ -41,9 +41,15 @@ class QueueFilterForm(forms.Form):
         return filters, ignored
 
 
+def max_length_of(model: type, field: str) -> int:
+    """The model field's text limit, the same as the API's (a maxlength in the page)."""
+    return model._meta.get_field(field).max_length
+
+
 class NoteForm(forms.Form):
     text = forms.CharField(
         label="Note",
+        max_length=max_length_of(CaseNote, "text"),
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write something in the note."},
     )
@@ -54,6 +60,7 @@ class RemediationStepForm(forms.Form):
 
     text = forms.CharField(
         label="Step",
+        max_length=max_length_of(RemediationStep, "text"),
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say what has to be done."},
     )
@@ -99,9 +106,12 @@ class NewCaseForm(forms.Form):
     severity = forms.ChoiceField(
         label="Severity", choices=[("", "Choose…"), *Severity.choices], initial=Severity.CRITICAL
     )
-    summary = forms.CharField(label="Summary", max_length=300)
+    summary = forms.CharField(label="Summary", max_length=max_length_of(Case, "summary"))
     evidence = forms.CharField(
-        label="Evidence", required=False, widget=forms.Textarea(attrs={"rows": 5})
+        label="Evidence",
+        required=False,
+        max_length=max_length_of(Case, "evidence"),
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
 
     def clean_seller_id(self) -> Seller:

@@ -1,4 +1,4 @@
-"""Cases: one critical policy issue of one seller, and its lifecycle (DESIGN.md "Cases").
+"""Cases: one critical policy issue of one seller, and its lifecycle (docs/domain.md "Cases").
 
 The lifecycle, readable from the transitions below::
 
@@ -21,6 +21,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from config.append_only import AppendOnlyModel
 from sellers.models import PolicyArea, Seller, Severity
+from sellers.validators import UPSTREAM_ID_MAX_LENGTH, validate_upstream_id
 
 
 class Case(ConcurrentTransitionMixin, models.Model):
@@ -50,13 +51,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="cases")
     policy_area = models.CharField(max_length=32, choices=PolicyArea.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices)
+    # Text limits (issue 9): the API's serializers and the desk's forms take them from here.
     summary = models.CharField(max_length=300)
-    evidence = models.TextField(blank=True)
+    evidence = models.TextField(blank=True, max_length=20_000)
     upstream_id = models.CharField(
-        max_length=100,
+        max_length=UPSTREAM_ID_MAX_LENGTH,
         unique=True,
         null=True,
         blank=True,
+        validators=[validate_upstream_id],
         help_text="The upstream system's id of the issue: the same issue twice is one case.",
     )
     assured = models.BooleanField(
@@ -78,12 +81,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
     sla_met = models.BooleanField(null=True, blank=True, help_text="Reached before the deadline.")
     remediation_started_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution_reason = models.TextField(blank=True)
+    resolution_reason = models.TextField(blank=True, max_length=2_000)
     escalated_at = models.DateTimeField(null=True, blank=True)
     escalation_reason = models.CharField(
         max_length=24, choices=EscalationReason.choices, blank=True
     )
-    escalation_note = models.TextField(blank=True)
+    escalation_note = models.TextField(blank=True, max_length=2_000)
     reinstated_at = models.DateTimeField(null=True, blank=True)
     last_seller_activity_at = models.DateTimeField(null=True, blank=True)
     # Timers (cases.outreach, acted on by the sweep in cases.timers): when the case next
@@ -108,6 +111,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ("assign_case", "Can assign cases to specialists"),
             ("open_case", "Can open cases"),
             ("receive_deadline_warnings", "Gets the deadline warnings of every case"),
+            ("correct_case", "Can correct the summary, evidence, severity and policy area"),
         ]
         # Measured on 1M cases (benchmarks/case_queue.py): each queue page reads its
         # first rows straight from one of these, with no sort.
@@ -236,7 +240,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
 
 class CaseEvent(AppendOnlyModel):
-    """Append-only audit trail: transitions, notes, assignments, plan changes."""
+    """Append-only audit trail: transitions, notes, assignments, plan changes, corrections.
+
+    A seller reads only the kinds in ``SELLER_KINDS`` (``cases.selectors.case_events``).
+    """
 
     class Kind(models.TextChoices):
         TRANSITION = "transition", "Transition"
@@ -247,6 +254,17 @@ class CaseEvent(AppendOnlyModel):
         OPENED = "opened", "Opened"
         WARNING = "warning", "Warning"
         OUTREACH = "outreach", "Outreach"
+        CORRECTION = "correction", "Correction"
+
+    # What the portal shows a seller: milestones, the plan, and how we tried to reach them.
+    # Notes, warnings, assignments and corrections are the desk's own.
+    SELLER_KINDS = (
+        Kind.OPENED,
+        Kind.TRANSITION,
+        Kind.STEP_ADDED,
+        Kind.STEP_DONE,
+        Kind.OUTREACH,
+    )
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -284,7 +302,7 @@ class RemediationStep(models.Model):
         SPECIALIST = "specialist", "Specialist"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
-    text = models.TextField()
+    text = models.TextField(max_length=500)
     owner = models.CharField(max_length=16, choices=Owner.choices)
     due_on = models.DateField()
     done_at = models.DateTimeField(null=True, blank=True)
@@ -303,7 +321,7 @@ class RemediationStep(models.Model):
 class CaseNote(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
+    text = models.TextField(max_length=10_000)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

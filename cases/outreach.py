@@ -1,4 +1,4 @@
-"""When to call, warn and escalate (DESIGN.md "Outreach and timers"), as pure functions.
+"""When to call, warn and escalate (docs/domain.md "Outreach and timers"), as pure functions.
 
 Nothing here reads the database or the clock: the sweep (``cases.timers``) passes a
 case's timer state and "now", and acts on the answer. Each answer also says when the

@@ -1,8 +1,10 @@
 """Reads of cases shared by the desk, the API and the portal.
 
 What a viewer may see is decided here, once: which cases (``cases_visible_to``,
-``case_list``), which calls, texts and emails (``case_attempts``: the desk's own
-deadline warnings are internal), and the timeline built from both (``case_timeline``).
+``case_list``), which events of their trail and who is named as acting (``case_events``:
+notes, warnings, assignments and corrections are the desk's own), which calls, texts and
+emails (``case_attempts``: the desk's own deadline warnings are internal), and the
+timeline built from both (``case_timeline``).
 """
 
 import datetime as dt
@@ -18,10 +20,19 @@ from notifications.models import ContactAttempt
 DESK_PERMISSION = "accounts.use_desk"
 
 
+def _sees_every_case(user) -> bool:
+    return user.has_perm(DESK_PERMISSION) or user.has_perm("cases.open_case")
+
+
+def sees_the_desk(viewer) -> bool:
+    """Desk users read the whole trail and the desk's names; nobody else does."""
+    return viewer is not None and viewer.has_perm(DESK_PERMISSION)
+
+
 def cases_visible_to(user) -> QuerySet[Case]:
     """Desk users and upstream systems see every case; a seller's logins only their own."""
     cases = Case.objects.select_related("seller__store", "assigned_to")
-    if user.has_perm(DESK_PERMISSION) or user.has_perm("cases.open_case"):
+    if _sees_every_case(user):
         return cases
     if user.has_perm("accounts.use_portal"):
         return cases.filter(seller__users=user)
@@ -70,9 +81,49 @@ def case_list(*, viewer, **filters: object) -> QuerySet[Case]:
     return case_queue(cases=cases_visible_to(viewer), **filters)
 
 
+# Who acted, as a seller reads it: the desk's people are never named outside the desk.
+DESK_ACTOR = "AHA specialist"
+SYSTEM_ACTOR = "AHA"
+
+
+def case_events(case: Case, viewer) -> list[CaseEvent]:
+    """The case's trail as ``viewer`` may read it, oldest first: every event for the desk;
+    for anyone else (the seller, an upstream system) only ``CaseEvent.SELLER_KINDS``.
+
+    Each event's ``shown_actor`` is who acted, in words for this viewer: outside the desk,
+    a person of the desk is ``"AHA specialist"``, the seller's own logins are named, and
+    any other person (an upstream system's user) is ``"AHA"``.
+    """
+    events = case.events.select_related("actor")
+    if sees_the_desk(viewer):
+        events = list(events)
+        for event in events:
+            event.shown_actor = event.actor_label
+        return events
+    events = list(events.filter(kind__in=CaseEvent.SELLER_KINDS))
+    actors = {event.actor_id: event.actor for event in events if event.actor_id}
+    own = set(case.seller.users.filter(pk__in=list(actors)).values_list("pk", flat=True))
+    names = {
+        pk: DESK_ACTOR if sees_the_desk(actor) else SYSTEM_ACTOR
+        for pk, actor in actors.items()
+        if pk not in own
+    }
+    for event in events:
+        event.shown_actor = names.get(event.actor_id) or event.actor_label
+    return events
+
+
+def case_assignee(case: Case, viewer) -> str | None:
+    """Who works the case, for ``viewer``: the username to the desk and upstream systems,
+    ``"AHA specialist"`` to the seller (the portal never names the desk's people)."""
+    if case.assigned_to_id is None:
+        return None
+    return case.assigned_to.username if _sees_every_case(viewer) else DESK_ACTOR
+
+
 def _attempts_for(viewer) -> QuerySet[ContactAttempt]:
     attempts = ContactAttempt.objects.order_by("created_at", "pk")
-    if viewer is not None and viewer.has_perm(DESK_PERMISSION):
+    if sees_the_desk(viewer):
         return attempts
     return attempts.exclude(purpose__in=Case.INTERNAL_PURPOSES)
 
@@ -162,19 +213,19 @@ def _attempt_row(attempt: ContactAttempt) -> dict:
 
 
 def case_timeline(case: Case, viewer) -> list[dict]:
-    """The case's events and the attempts ``viewer`` may see, oldest first, in words:
-    who or what, when, from → to, why."""
+    """The case's events and the attempts ``viewer`` may see (``case_events``,
+    ``case_attempts``), oldest first, in words: who or what, when, from → to, why."""
     rows = [
         {
             "kind": event.kind,
             "title": _event_title(event),
-            "actor": event.actor_label,
+            "actor": event.shown_actor,
             "at": event.created_at,
             "from_status": _status_label(event.from_status) if event.from_status else "",
             "to_status": _status_label(event.to_status) if event.to_status else "",
             "reason": event.reason,
         }
-        for event in case.events.select_related("actor")
+        for event in case_events(case, viewer)
     ]
     rows.extend(_attempt_row(attempt) for attempt in case_attempts(case, viewer))
     rows.sort(key=lambda row: row["at"])

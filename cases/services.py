@@ -1,4 +1,4 @@
-"""Writes on cases: open, transition, assign, notes, remediation plan (DESIGN.md "Cases").
+"""Writes on cases: open, transition, assign, notes, remediation plan (docs/domain.md "Cases").
 
 Every transition runs here, inside one transaction with the case row locked
 (``select_for_update``); django-fsm's ``ConcurrentTransitionMixin`` refuses a save whose
@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -23,6 +24,7 @@ from config.errors import Conflict, Forbidden, InvalidInput, NotFound
 from config.tasks import enqueue_on_commit
 from notifications.services import attempt_connected
 from sellers.models import AssuranceState, Seller
+from sellers.validators import text_problem
 from staff import selectors as staff_selectors
 from staff.selectors import is_specialist
 
@@ -112,12 +114,11 @@ def case_open(
     """Opens a case, or returns the existing one for the same ``upstream_id``.
 
     A case of an enrolled seller is assured: ``reach_deadline = opened_at + 72 h``.
-    Returns ``(case, created)``.
+    One upstream issue is one seller's case: its ``upstream_id`` sent again for another
+    seller is a Conflict (409), never that seller's case. Returns ``(case, created)``.
     """
-    if upstream_id:
-        existing = Case.objects.filter(upstream_id=upstream_id).first()
-        if existing:
-            return existing, False
+    if upstream_id and (existing := _case_of_upstream_id(upstream_id, seller=seller)):
+        return existing, False
     opened_at = timezone.now()
     assured = AssuranceState.objects.filter(seller=seller, enrolled=True).exists()
     try:
@@ -158,10 +159,21 @@ def case_open(
                 )
     except IntegrityError:
         # The same upstream issue arrived twice at once: the other request created it.
-        if upstream_id and (existing := Case.objects.filter(upstream_id=upstream_id).first()):
+        if upstream_id and (existing := _case_of_upstream_id(upstream_id, seller=seller)):
             return existing, False
         raise
     return case, True
+
+
+def _case_of_upstream_id(upstream_id: str, *, seller: Seller) -> Case | None:
+    """The case already opened for ``upstream_id``; Conflict when it is another seller's."""
+    existing = Case.objects.filter(upstream_id=upstream_id).first()
+    if existing is not None and existing.seller_id != seller.pk:
+        raise Conflict(
+            f"upstream_id {upstream_id!r} is already the case of another seller.",
+            status=existing.status,
+        )
+    return existing
 
 
 def case_transition(
@@ -207,7 +219,7 @@ def case_transition(
 
 def case_call_connected(*, attempt_id: int, at: dt.datetime | None = None) -> Case | None:
     """An outreach call answered by a person and connected to a specialist: the seller is
-    reached, so the case is ``contacted`` (DESIGN.md "Cases"), judged against its deadline.
+    reached, so the case is ``contacted`` (docs/domain.md "Cases"), judged against its deadline.
 
     Twilio may tell us twice (the specialist's answer, then the dial's result): the first
     report counts, the second finds the case contacted already and changes nothing.
@@ -237,9 +249,13 @@ def _checked(name: str, *, by: User | None, reason: str) -> tuple[TransitionSpec
     if by is None and spec.permission != PROCESS_PERMISSION:
         raise Forbidden(f"A system process may not {spec.label.lower()} cases.")
     reason = (reason or "").strip()
-    if "\x00" in reason:
-        # PostgreSQL text cannot hold NUL: refuse it as bad input, not a server error.
-        raise InvalidInput({"reason": ["Null characters are not allowed."]})
+    # No database takes NUL or a lone surrogate: refuse them as bad input, not a 500.
+    if problem := text_problem(reason):
+        raise InvalidInput({"reason": [problem]})
+    # The reason is kept as the escalation note or resolution reason: their limit.
+    limit = Case._meta.get_field("escalation_note").max_length
+    if len(reason) > limit:
+        raise InvalidInput({"reason": [f"Ensure this field has no more than {limit} characters."]})
     if spec.needs_reason and not reason:
         raise InvalidInput({"reason": [f"Say why: {spec.label.lower()} needs a reason."]})
     return spec, reason
@@ -307,6 +323,56 @@ def case_assign(*, case_id: int, to: User | None, by: User) -> Case:
             kind=CaseEvent.Kind.ASSIGNMENT,
             actor=by,
             reason=f"Assigned to {to.get_username()}." if to else "Unassigned.",
+        )
+    return case
+
+
+# What a correction may change: the case's description, never a field a rule reads.
+CORRECTABLE_FIELDS = ("summary", "evidence", "severity", "policy_area")
+
+
+def case_correct(*, case_id: int, by: User, changes: dict[str, object]) -> Case:
+    """Corrects the description of a case (``CORRECTABLE_FIELDS``), one event stating each
+    field before and after; ``cases.correct_case`` only (managers).
+
+    Raises Forbidden, or InvalidInput naming a field that may not be corrected or a value
+    the field does not take. A correction that changes nothing writes nothing.
+    """
+    if not by.has_perm("cases.correct_case"):
+        raise Forbidden("Only managers correct cases.")
+    refused = {
+        field: [f"{field} is not corrected by hand: only {', '.join(CORRECTABLE_FIELDS)} are."]
+        for field in changes
+        if field not in CORRECTABLE_FIELDS
+    }
+    if refused:
+        raise InvalidInput(refused)
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        changed = []
+        for field, given in changes.items():
+            value = given.strip() if isinstance(given, str) else given
+            if isinstance(value, str) and (problem := text_problem(value)):
+                raise InvalidInput({field: [problem]})
+            before = getattr(case, field)
+            if value != before:
+                setattr(case, field, value)
+                changed.append((field, before, value))
+        if not changed:
+            return case
+        fields = [field for field, _, _ in changed]
+        try:
+            case.clean_fields(exclude=[f.name for f in Case._meta.fields if f.name not in fields])
+        except ValidationError as error:
+            raise InvalidInput(error.message_dict) from None
+        case.save(update_fields=[*fields, "updated_at"])
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.CORRECTION,
+            actor=by,
+            reason="Corrected "
+            + "; ".join(f"{field}: {before!r} → {after!r}" for field, before, after in changed)
+            + ".",
         )
     return case
 

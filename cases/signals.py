@@ -1,4 +1,4 @@
-"""The one receiver that writes the audit event of every transition (DESIGN.md "Cases")."""
+"""The one receiver that writes the audit event of every transition (docs/domain.md "Cases")."""
 
 from django.dispatch import receiver
 from django_fsm.signals import post_transition

@@ -1,4 +1,4 @@
-"""The sweep: acts on every case whose timer is due (DESIGN.md "Outreach and timers").
+"""The sweep: acts on every case whose timer is due (docs/domain.md "Outreach and timers").
 
 Timers are the indexed column ``Case.next_action_at``; ``cases.outreach.plan`` says
 what is due and when the case is next due. Beat runs ``sweep_due_cases`` every minute

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import home
 from config.health import healthz
+from config.security import ApiDocsAccess, api_docs_login_required
 
 admin.site.site_header = "AHA Desk administration"
 admin.site.site_title = "AHA Desk admin"
@@ -19,6 +20,21 @@ urlpatterns = [
     path("webhooks/twilio/", include("notifications.urls")),
     path("webhooks/twilio/outreach/", include("cases.call_urls")),
     path("api/v1/", include("config.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Open unless settings.API_DOCS_PUBLIC is off (production): then a sign-in or a token.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[ApiDocsAccess]),
+        name="schema",
+    ),
+    # The split view serves Swagger UI's start-up script as a file of its own: no inline
+    # script for the Content-Security-Policy to allow.
+    path(
+        "api/docs/",
+        api_docs_login_required(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema", permission_classes=[ApiDocsAccess]
+            )
+        ),
+        name="api-docs",
+    ),
 ]

@@ -29,7 +29,7 @@ from config.providers import ProviderError
 
 logger = logging.getLogger(__name__)
 
-# Call progress Twilio reports to the status callback (DESIGN.md "Channels").
+# Call progress Twilio reports to the status callback (docs/domain.md "Channels").
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 

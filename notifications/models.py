@@ -1,4 +1,4 @@
-"""Every call, text and email the system sends (DESIGN.md "Channels").
+"""Every call, text and email the system sends (docs/domain.md "Channels").
 
 This app is a leaf: it knows no case, seller or call back. The app that decides an
 attempt says what it is about (``subject``, any model), what it is for (``purpose``,

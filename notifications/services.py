@@ -4,7 +4,7 @@ The app that decides an attempt gives everything it needs: what it is about (any
 model), its purpose, and what it says (an :class:`~config.email.Email`, a text, or the
 URL name of the view that answers the call). Nothing here knows a case.
 
-The life of an attempt (DESIGN.md "Channels"):
+The life of an attempt (docs/domain.md "Channels"):
 
 1. ``attempt_create`` inside the transaction that decided it; a task is queued after
    commit, and the caller's sweep re-queues any attempt whose task never ran
@@ -219,13 +219,18 @@ def attempt_record_status(
     answered_by: str = "",
     source: str = "callback",
 ) -> ContactAttempt:
-    """Takes one status report; the same report twice, or a late one, changes nothing."""
-    at = at or timezone.now()
+    """Takes one status report; the same report twice, or a late one, changes nothing.
+
+    ``at`` is the provider's time of the report; one further than
+    ``AHA["PROVIDER_TIME_MAX_SKEW_HOURS"]`` from ours is not believed (a clock that is
+    wrong, or a forged year 9999): our time is recorded, and the entry says so.
+    """
+    at, doubted = _believable(at, now=timezone.now())
     with transaction.atomic():
         attempt = ContactAttempt.objects.select_for_update().get(pk=attempt_id)
         changed = False
         if not any(entry.get("status") == status for entry in attempt.history):
-            entry = {"status": status, "at": _stamp(at), "source": source}
+            entry = {"status": status, "at": _stamp(at), "source": source, **doubted}
             attempt.history = sorted([*attempt.history, entry], key=lambda e: e["at"])
             changed = True
         rank = ContactAttempt.RANK.get(status)
@@ -242,6 +247,26 @@ def attempt_record_status(
         if changed:
             attempt.save()
     return attempt
+
+
+def _believable(at: dt.datetime | None, *, now: dt.datetime) -> tuple[dt.datetime, dict]:
+    """The moment to record for a provider's ``at``, and what to note when it is not that.
+
+    Aware datetimes are compared without converting either (no overflow at year 1 or
+    9999); a naive one is the provider's mistake and is read as UTC.
+    """
+    if at is None:
+        return now, {}
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    hours = settings.AHA["PROVIDER_TIME_MAX_SKEW_HOURS"]
+    if abs(at - now) <= dt.timedelta(hours=hours):
+        return at, {}
+    note = (
+        f"The provider's time was more than {hours} hour{'s' if hours != 1 else ''} "
+        "from ours; ours is recorded."
+    )
+    return now, {"reported_at": at.isoformat(), "note": note}
 
 
 def outcome_of(attempt: ContactAttempt) -> str:  # noqa: PLR0911 - one answer per case

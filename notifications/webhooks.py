@@ -5,8 +5,9 @@ What a call *says* (its TwiML) is answered by the app that made the call, with
 
 Every request is checked with the SDK's ``RequestValidator`` against the URL Twilio was
 given (``PUBLIC_BASE_URL`` + path), so a proxy in front changes nothing. A missing or
-wrong signature gets 403 and changes nothing; without a Twilio auth token every request
-is refused, since there is nothing to check it against.
+wrong signature gets 403 and changes nothing, whatever the body's size (a body too large
+to read within Django's limits cannot be verified, so it is refused alike); without a
+Twilio auth token every request is refused, since there is nothing to check it against.
 
 Twilio signs a request's URL and parameters, with no time in it: a replayed request is
 valid. Replays are harmless because every handler is idempotent: a status already seen
@@ -20,6 +21,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
@@ -41,12 +43,7 @@ def twilio_signed(view: View) -> View:
     def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         token = settings.TWILIO_AUTH_TOKEN
         signature = request.headers.get("X-Twilio-Signature", "")
-        url = settings.PUBLIC_BASE_URL + request.get_full_path()
-        if (
-            not token
-            or not signature
-            or not RequestValidator(token).validate(url, request.POST, signature)
-        ):
+        if not token or not signature or not _signature_valid(request, token, signature):
             logger.warning(
                 "Refused a Twilio webhook with a missing or wrong signature: %s", request.path
             )
@@ -56,19 +53,40 @@ def twilio_signed(view: View) -> View:
     return checked
 
 
+def _signature_valid(request: HttpRequest, token: str, signature: str) -> bool:
+    """Whether Twilio signed this request. The body is read only here, after the header
+    and the token are known to be there: a request without them is refused unread.
+
+    A body over Django's limits (``DATA_UPLOAD_MAX_MEMORY_SIZE``,
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS``) cannot be verified without reading it past them,
+    so it is refused as not signed (403) too; Twilio's callbacks are a few hundred bytes.
+    """
+    url = settings.PUBLIC_BASE_URL + request.get_full_path()
+    try:
+        params = request.POST
+    except (RequestDataTooBig, TooManyFieldsSent):
+        return False
+    return RequestValidator(token).validate(url, params, signature)
+
+
 def _attempt(attempt_id: int, channel: str) -> ContactAttempt:
     return get_object_or_404(ContactAttempt, pk=attempt_id, channel=channel)
 
 
 def _reported_at(request: HttpRequest) -> dt.datetime | None:
-    """Twilio's ``Timestamp`` (RFC 2822) of a status callback, when it sends one."""
+    """Twilio's ``Timestamp`` (RFC 2822) of a status callback, when it sends one readably.
+
+    A zone of ``-0000`` ("not known", RFC 2822) is read as UTC. Whether the time is
+    believable is ``attempt_record_status``'s to judge.
+    """
     raw = request.POST.get("Timestamp")
     if not raw:
         return None
     try:
-        return email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
+        moment = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @twilio_signed

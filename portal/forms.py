@@ -8,10 +8,12 @@ from sellers.models import CALLABLE_NUMBER_TYPES, PhoneVerification
 
 
 class EmergencyContactForm(forms.Form):
-    """A new emergency contact number: E.164 and able to take a call (DESIGN.md rule 4)."""
+    """A new emergency contact number: E.164 and able to take a call (docs/domain.md rule 4)."""
 
     phone = PhoneNumberField(
         label="New emergency contact number",
+        # E.164 has at most 15 digits; room for the spaces and dashes people type.
+        max_length=40,
         help_text="In international format with the country code, e.g. +14155550100.",
         error_messages={
             "required": "Enter the number we should call.",

@@ -1,4 +1,7 @@
+"""Sellers in Django admin. Titles name a seller by the marketplace's id (``seller_id``)."""
+
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from config.admin import ReadOnlyAdminMixin
@@ -14,6 +17,16 @@ from sellers.models import (
 )
 from sellers.services import assurance_evaluate
 from sellers.services.verification import masked
+
+
+def protected(obj: models.Model) -> bool:
+    """Whether rows that PROTECT ``obj`` refer to it (a seller's cases, its enrollment
+    history): deleting it would be refused, so Delete is not offered."""
+    return any(
+        relation.related_model._base_manager.filter(**{relation.field.name: obj}).exists()
+        for relation in obj._meta.related_objects
+        if relation.on_delete is models.PROTECT
+    )
 
 
 @admin.register(Store)
@@ -81,6 +94,11 @@ class SellerAdmin(admin.ModelAdmin):
             f"{status}; "
             f"evaluated on {state.evaluated_on}; {state.days_below_threshold} days below "
             f"the threshold since {state.window_start}; latest AHR {state.latest_score}."
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Seller | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (
+            obj is not None and protected(obj)
         )
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:

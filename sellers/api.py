@@ -26,6 +26,7 @@ from sellers.models import EmergencyContact, Seller, Store, Violation
 from sellers.selectors import seller_assurance, sellers_visible_to, violations_by_severity
 from sellers.services import ahr_ingest, seller_upsert, violation_upsert_many
 from sellers.services.violations import FIELDS as VIOLATION_FIELDS
+from sellers.validators import seller_id_field, upstream_id_field
 
 
 class PushesFeed(BasePermission):
@@ -126,7 +127,7 @@ class SellerOut(serializers.ModelSerializer):
 
 
 class SellerIn(serializers.Serializer):
-    seller_id = serializers.CharField(max_length=64)
+    seller_id = seller_id_field()
     name = serializers.CharField(max_length=200)
     store = serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all())
     account_type = serializers.ChoiceField(choices=Seller.AccountType.choices)
@@ -223,7 +224,7 @@ class AhrFeed(APIView):
         request=inline_serializer(
             "AhrRow",
             {
-                "seller_id": serializers.CharField(),
+                "seller_id": seller_id_field(),
                 "date": serializers.DateField(),
                 "score": serializers.IntegerField(min_value=0, max_value=1000),
             },
@@ -263,8 +264,8 @@ class ViolationOut(serializers.ModelSerializer):
 class ViolationRow(serializers.ModelSerializer):
     """One item of the feed (for the schema; ``violation_upsert_many`` checks each)."""
 
-    seller_id = serializers.CharField(max_length=64)
-    upstream_id = serializers.CharField(max_length=100)
+    seller_id = seller_id_field()
+    upstream_id = upstream_id_field()
 
     class Meta:
         model = Violation

@@ -1,4 +1,4 @@
-"""The AHA eligibility rules as pure functions (DESIGN.md "AHA eligibility and enrollment").
+"""The AHA eligibility rules as pure functions (docs/domain.md "AHA eligibility and enrollment").
 
 For a day D: ``window_start = D - WINDOW_MONTHS calendar months``; the window is
 ``[window_start, D]`` inclusive. A seller is eligible on D when the account is
@@ -64,7 +64,10 @@ class Rules:
 
 
 def band(score: int | None) -> str | None:
-    """Healthy 200-1000, At Risk 100-199, Unhealthy 0-99 (DESIGN.md "AHR")."""
+    """Healthy 200-1000, At Risk 100-199, Unhealthy 0-99.
+
+    docs/domain.md, "Account Health Rating".
+    """
     if score is None:
         return None
     if score >= 200:

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# AHR runs from 0 to 1000 (DESIGN.md "Account Health Rating").
+# AHR runs from 0 to 1000 (docs/domain.md "Account Health Rating").
 MAX_SCORE = 1000
 # Shaded bands below Healthy: At Risk 100-199 and Unhealthy 0-99.
 SHADED_BANDS = [(0, 100, "unhealthy"), (100, 200, "at-risk")]

@@ -1,6 +1,6 @@
 """Sellers, their stores, emergency contacts, Account Health Rating and AHA enrollment.
 
-Rules: DESIGN.md "Account Health Rating" and "AHA eligibility and enrollment".
+Rules: docs/domain.md "Account Health Rating" and "AHA eligibility and enrollment".
 """
 
 import zoneinfo
@@ -16,6 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from config.append_only import AppendOnlyModel
+from sellers.validators import (
+    SELLER_ID_MAX_LENGTH,
+    UPSTREAM_ID_MAX_LENGTH,
+    validate_seller_id,
+    validate_upstream_id,
+)
 
 # Number types that can take a voice call (phonenumbers.PhoneNumberType).
 CALLABLE_NUMBER_TYPES = {
@@ -38,7 +44,7 @@ def validate_time_zone(value: str) -> None:
 
 
 class PolicyArea(models.TextChoices):
-    """The policies a violation or a case is about (DESIGN.md "Cases")."""
+    """The policies a violation or a case is about (docs/domain.md "Cases")."""
 
     ORDER_DEFECT_RATE = "order_defect_rate", _("Order defect rate")
     LATE_SHIPMENT_RATE = "late_shipment_rate", _("Late shipment rate")
@@ -92,9 +98,13 @@ class Seller(models.Model):
 
     seller_id = models.CharField(
         "seller id",
-        max_length=64,
+        max_length=SELLER_ID_MAX_LENGTH,
         unique=True,
-        help_text="The marketplace's id of the seller: the public key in the API.",
+        validators=[validate_seller_id],
+        help_text=(
+            "The marketplace's id of the seller: the public key in the API. "
+            "Letters, digits and . _ : -, starting with a letter or digit."
+        ),
     )
     name = models.CharField(max_length=200)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="sellers")
@@ -173,7 +183,7 @@ class EmergencyContact(models.Model):
 
     @property
     def is_valid(self) -> bool:
-        """E.164, a number type that takes calls, and verified (DESIGN.md rule 4)."""
+        """E.164, a number type that takes calls, and verified (docs/domain.md rule 4)."""
         return bool(self.verified_at) and self.can_receive_calls
 
     @property
@@ -207,7 +217,7 @@ class AccountHealthSnapshot(models.Model):
         get_latest_by = "date"
 
     def __str__(self) -> str:
-        return f"{self.seller_id} {self.date}: {self.score}"
+        return f"{self.seller.seller_id} {self.date}: {self.score}"
 
 
 class Violation(models.Model):
@@ -218,16 +228,17 @@ class Violation(models.Model):
 
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="violations")
     upstream_id = models.CharField(
-        max_length=100,
+        max_length=UPSTREAM_ID_MAX_LENGTH,
         unique=True,
         null=True,
         blank=True,
+        validators=[validate_upstream_id],
         help_text="The upstream system's id of the violation; the feed upserts by it.",
     )
     policy_area = models.CharField(max_length=32, choices=PolicyArea.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices)
     points = models.PositiveIntegerField(default=0, help_text="AHR points this violation costs.")
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=5_000)
     opened_on = models.DateField()
     resolved_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -236,7 +247,8 @@ class Violation(models.Model):
         indexes = [models.Index(fields=["seller", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.get_severity_display()} {self.get_policy_area_display()} ({self.seller_id})"
+        area = self.get_policy_area_display()
+        return f"{self.get_severity_display()} {area} ({self.seller.seller_id})"
 
 
 class AssuranceState(models.Model):
@@ -274,7 +286,7 @@ class AssuranceState(models.Model):
         indexes = [models.Index(fields=["enrolled"])]
 
     def __str__(self) -> str:
-        return f"Assurance of {self.seller_id}"
+        return f"Assurance of {self.seller.seller_id}"
 
 
 class EnrollmentEvent(AppendOnlyModel):
@@ -304,7 +316,7 @@ class EnrollmentEvent(AppendOnlyModel):
         indexes = [models.Index(fields=["seller", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.seller_id} on {self.effective_on}"
+        return f"{self.get_kind_display()} {self.seller.seller_id} on {self.effective_on}"
 
 
 class PhoneVerification(models.Model):
@@ -344,4 +356,4 @@ class PhoneVerification(models.Model):
 
     def __str__(self) -> str:
         sent = f"{self.sent_at:%Y-%m-%d %H:%M}"
-        return f"{self.get_channel_display()} code for seller {self.seller_id} at {sent}"
+        return f"{self.get_channel_display()} code for seller {self.seller.seller_id} at {sent}"

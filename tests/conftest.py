@@ -364,6 +364,7 @@ DATA_MIGRATIONS = [
     "sellers.migrations.0002_stores_and_roles",
     "cases.migrations.0002_roles",
     "cases.migrations.0006_deadline_warning_permission",
+    "cases.migrations.0007_correct_case_permission",
     "staff.migrations.0002_roles",
 ]
 

@@ -1,4 +1,4 @@
-"""The three roles as groups, with the pages each may use (DESIGN.md "People")."""
+"""The three roles as groups, with the pages each may use (docs/domain.md "People")."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""What each role may do with cases (DESIGN.md "People").
+"""What each role may do with cases (docs/domain.md "People").
 
 Specialist profiles moved to the staff app; their grants are in staff/migrations/0002_roles.py.
 """

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_fsm",
     "phonenumber_field",
+    "axes",
+    "csp",
     "accounts",
     "notifications",
     "sellers",
@@ -51,6 +53,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY), then Permissions-Policy and
+    # no-store on personal pages (PERMISSIONS_POLICY, NO_STORE_PATH_PREFIXES).
+    "csp.middleware.CSPMiddleware",
+    "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -61,6 +67,9 @@ MIDDLEWARE = [
     # A domain error a page view lets through: a page with its HTTP status (409, 400, ...).
     "config.problem_details.ProblemPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a sign-in refused during a lock-out into the login page
+    # with the lock-out message (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -108,11 +117,69 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# axes first: it refuses a locked-out username before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lock-out (django-axes), on /accounts/login/ and /admin/login/ alike: after
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address, that username
+# is refused from that address, even with the right password, for AXES_COOLOFF_TIME;
+# every try during the lock starts it again. Tries are counted in the database (admin:
+# "Access attempts"); `manage.py axes_reset_username USERNAME` lifts a lock early.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A good sign-in clears the failures counted for that username and address.
+AXES_RESET_ON_SUCCESS = True
+# The login page again, with the lock-out message, as 429 with Retry-After.
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+# The same address as the API throttles see (REST_FRAMEWORK["NUM_PROXIES"]).
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+# Masked in axes' logs and in the form data it stores (the password always is). The
+# username and address stay readable: they are what a lock-out log is for.
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from our own
+# origin only, no inline script or style (templates link static/js and static/css);
+# data: images for the Swagger UI's icons. Loosen a directive here, never in a template.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Permissions-Policy: browser features no page of ours uses, switched off for every page
+# (a feature with ["self"] would allow it for our own origin).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+# Pages with personal data answer Cache-Control: no-store (nothing kept by the browser
+# or a proxy). Paths are matched by prefix.
+NO_STORE_PATH_PREFIXES = ("/portal/", "/desk/", "/admin/", "/reports/", "/accounts/", "/api/v1/")
 
 # --- Internationalisation ----------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -186,7 +253,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # Long waits live in the database (next_action_at), so no task should ever sit in
-# Redis longer than this; see DESIGN.md "Outreach and timers".
+# Redis longer than this; see docs/domain.md "Outreach and timers".
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False
@@ -218,16 +285,42 @@ CELERY_BEAT_SCHEDULE = {
 # --- REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, with failed tries throttled per address.
+        "config.security.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # DRF's parsers, JSON with limits: nesting (AHA["JSON_MAX_DEPTH"]) and size
+    # (AHA["JSON_MAX_BODY_BYTES"]) refused before decoding (config.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Every error as an RFC 9457 problem (application/problem+json).
     "EXCEPTION_HANDLER": "config.problem_details.exception_handler",
+    # Throttles (config.security), each answering 429 with Retry-After: "user" per user or
+    # upstream system, "anon" per address for requests without credentials (the schema
+    # and docs), "failed_token" for wrong tokens from one address (then every token from
+    # it is refused until the minute is over). Generous for the upstream feeds.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.security.AnonThrottle",
+        "config.security.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": "10000/hour",
+        "anon": "60/min",
+        "failed_token": "20/min",
+    },
+    # Proxies in front of us that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+    # The caller's address for the throttles and the sign-in lock-out (config.security).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0, minimum=0),
 }
+# /api/schema/ and /api/docs/ without signing in (production: a sign-in is needed).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "AHA Desk API",
     "DESCRIPTION": "Account Health Assurance: sellers, health feed, cases and call backs.",
@@ -277,7 +370,7 @@ LOGGING = {
 DEMO_DATA_ALLOWED = True
 DEMO_PASSWORD = "aha-demo-2026"  # noqa: S105 - published on purpose, local only
 
-# --- Domain rules (DESIGN.md) ------------------------------------------------------
+# --- Domain rules (docs/domain.md) ------------------------------------------------------
 AHA = {
     # Enrollment: AHR below this counts as a bad day ("AHA eligibility", rule 3).
     "AHR_THRESHOLD": 250,
@@ -294,15 +387,27 @@ AHA = {
     "AHR_API_MAX_ROWS": 10_000,
     # POST /api/v1/violations/ takes at most this many violations a request.
     "VIOLATIONS_API_MAX_ITEMS": 10_000,
+    # The AHR feed (API and import_ahr) refuses a row for a day more than this many days
+    # ago: a year 0001 value would make any seller "six months old" at once.
+    "AHR_MAX_AGE_DAYS": 400,
+    # A JSON body may nest arrays and objects this deep (the feeds need 2); deeper is a
+    # 400 before decoding, which would otherwise recurse once per level.
+    "JSON_MAX_DEPTH": 32,
+    # A JSON body may have this many bytes (10,000 AHR rows are about 1 MB); more is 413.
+    "JSON_MAX_BODY_BYTES": 10 * 1024 * 1024,
+    # A provider's time for a status (Twilio's Timestamp) further than this from ours is
+    # not believed: our time is recorded, and the history entry says so.
+    "PROVIDER_TIME_MAX_SKEW_HOURS": 24,
     # The promise: reach the seller within this many hours of a case opening.
     "REACH_DEADLINE_HOURS": 72,
     # Outreach ("Outreach and timers"): the first call at once, then these retries,
     # counted in hours from the opening, until the seller is reached.
     "RETRY_AFTER_HOURS": (4, 24, 48, 66),
     # Automated calls and texts wait outside these local hours of the seller (start, end);
-    # AHA_QUIET_HOURS="" switches them off. The deadline counts on regardless.
+    # AHA_QUIET_HOURS=off switches them off. The deadline counts on regardless.
     "QUIET_HOURS": env.time_range("AHA_QUIET_HOURS", (dt.time(21), dt.time(8))),
-    # Warn the assigned specialist and the managers when this little time is left.
+    # Warn the assigned specialist and the holders of cases.receive_deadline_warnings
+    # (managers) when this little time is left.
     "WARN_HOURS_LEFT": (24, 6),
     # In remediation: no seller activity for this many days gives a warning, and this
     # many days more after the warning, escalation for non-cooperation.

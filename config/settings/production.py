@@ -30,6 +30,23 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load balancers probe /healthz over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The proxy appends the caller's address to X-Forwarded-For: throttles and sign-in
+# lock-outs count that address, not the proxy's (config.security.client_ip).
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=1, minimum=0),
+}
+# Throttle counts shared by every web process (the default cache is per process).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Short waits: an unreachable Redis lets requests through unthrottled, quickly.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    },
+}
+# The API's schema and Swagger UI only for signed-in users and tokens.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000, minimum=0)

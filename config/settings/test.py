@@ -13,6 +13,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("AHA_TEST_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 HEALTHZ_TIMEOUT_SECONDS = 1.0
+# Throttles off: the suite's requests share one address and reuse user ids, so counts
+# would carry from test to test. tests/config/test_security.py switches them on.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"user": None, "anon": None, "failed_token": None},
+}
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

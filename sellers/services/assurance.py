@@ -1,4 +1,4 @@
-"""Enrollment decisions: evaluate, enroll, remove, warn (DESIGN.md "AHA eligibility")."""
+"""Enrollment decisions: evaluate, enroll, remove, warn (docs/domain.md "AHA eligibility")."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""The emergency contact: change it, verify it (DESIGN.md rule 4)."""
+"""The emergency contact: change it, verify it (docs/domain.md rule 4)."""
 
 from django.db import transaction
 from django.utils import timezone

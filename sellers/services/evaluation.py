@@ -1,4 +1,4 @@
-"""The incremental eligibility engine (DESIGN.md "AHA eligibility and enrollment").
+"""The incremental eligibility engine (docs/domain.md "AHA eligibility and enrollment").
 
 Each seller's ``AssuranceState`` holds the count of days below the threshold in the
 window ending on ``evaluated_on``. Moving it to a later day D adds the bad days that

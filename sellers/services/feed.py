@@ -1,4 +1,4 @@
-"""The upstream feed: sellers and daily AHR values (DESIGN.md "Account Health Rating").
+"""The upstream feed: sellers and daily AHR values (docs/domain.md "Account Health Rating").
 
 ``ahr_ingest`` is the one path for the API and ``import_ahr``: rows are checked one by
 one (a bad row is named and skipped, good rows are kept), staged in a temporary table
@@ -13,21 +13,27 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import InvalidInput
 from sellers import staging
 from sellers.assurance import Rules
 from sellers.models import AssuranceState, Seller, Store
 from sellers.services.assurance import apply_changes
 from sellers.services.contacts import emergency_contact_set
 from sellers.services.evaluation import AFFECTED, affected_sellers_table, evaluate_affected
+from sellers.validators import seller_id_problem
 
 STAGING = "aha_ahr_staging"
 STATE = AssuranceState._meta.db_table
 SNAP = "sellers_accounthealthsnapshot"
 DEFAULT_CHUNK = 100_000
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A whole number, leading zeros allowed, with at most 4 digits that matter: a longer one
+# is out of range anyway, and int() of thousands of digits is refused (ValueError).
+_SCORE = re.compile(r"-?0*[0-9]{1,4}")
 
 RejectHandler = Callable[[int, Mapping[str, Any], dict[str, list[str]]], None]
 
@@ -48,9 +54,13 @@ class IngestSummary:
 def _check_seller_id(value: Any) -> str | list[str]:
     if value is None or str(value).strip() == "":
         return ["This field is required."]
-    if len(str(value)) > 64:
-        return ["Ensure this field has no more than 64 characters."]
-    return str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ["Must be text."]
+    text = str(value).strip()
+    # The character set (sellers.validators) also keeps NUL and lone surrogates, which
+    # no database takes, out of the staging table.
+    problem = seller_id_problem(text)
+    return [problem] if problem else text
 
 
 @functools.lru_cache(maxsize=4096)
@@ -64,7 +74,7 @@ def _iso_date(text: str) -> dt.date | None:
         return None
 
 
-def _check_date(value: Any, today: dt.date) -> dt.date | list[str]:
+def _check_date(value: Any, today: dt.date, oldest: dt.date) -> dt.date | list[str]:
     if value is None or str(value).strip() == "":
         return ["This field is required."]
     day = _iso_date(str(value).strip())
@@ -72,6 +82,9 @@ def _check_date(value: Any, today: dt.date) -> dt.date | list[str]:
         return [f"{str(value)[:40]!r} is not a date in the form YYYY-MM-DD."]
     if day > today:
         return [f"{day.isoformat()} is in the future; values are for past days."]
+    if day < oldest:
+        days = (today - oldest).days
+        return [f"{day.isoformat()} is more than {days} days ago; the feed takes later days."]
     return day
 
 
@@ -80,27 +93,37 @@ def _check_score(value: Any) -> int | list[str]:
         return ["This field is required."]
     score = None
     # The usual case first: plain ASCII digits, which the pattern below also accepts.
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 4:
         score = int(value)
     elif isinstance(value, int) and not isinstance(value, bool):
         score = value
     # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+    elif isinstance(value, str) and _SCORE.fullmatch(value.strip()):
         score = int(value.strip())
     if score is None or not 0 <= score <= 1000:
         return [f"{str(value)[:40]!r} is not a whole number from 0 to 1000."]
     return score
 
 
-def check_row(row: Mapping[str, Any], *, today: dt.date) -> tuple[tuple | None, dict]:
-    """Parses one row; returns ``((seller_id, date, score), {})`` or ``(None, errors)``."""
+def oldest_day(today: dt.date) -> dt.date:
+    """The earliest day the feed takes a value for (``AHA["AHR_MAX_AGE_DAYS"]`` ago)."""
+    return today - dt.timedelta(days=settings.AHA["AHR_MAX_AGE_DAYS"])
+
+
+def check_row(
+    row: Mapping[str, Any], *, today: dt.date, oldest: dt.date | None = None
+) -> tuple[tuple | None, dict]:
+    """Parses one row; returns ``((seller_id, date, score), {})`` or ``(None, errors)``.
+
+    ``oldest`` is the earliest day taken (by default :func:`oldest_day` of ``today``).
+    """
     if not isinstance(row, Mapping):
         return None, {
             "non_field_errors": ["Each row must be an object with seller_id, date and score."]
         }
     checked = {
         "seller_id": _check_seller_id(row.get("seller_id")),
-        "date": _check_date(row.get("date"), today),
+        "date": _check_date(row.get("date"), today, oldest or oldest_day(today)),
         "score": _check_score(row.get("score")),
     }
     errors = {name: value for name, value in checked.items() if isinstance(value, list)}
@@ -120,9 +143,11 @@ def ahr_ingest(
     """Upserts AHR values and evaluates the sellers concerned; bad rows are named and skipped.
 
     Rows are numbered from 0 in the order given. Within a chunk a later row for the same
-    seller and day replaces an earlier one, which is rejected as a duplicate.
+    seller and day replaces an earlier one, which is rejected as a duplicate. A day more
+    than ``AHA["AHR_MAX_AGE_DAYS"]`` before ``today`` is refused, like a day after it.
     """
     today = today or timezone.localdate()
+    oldest = oldest_day(today)
     rules = Rules.current()
     summary = IngestSummary()
 
@@ -135,7 +160,7 @@ def ahr_ingest(
 
     chunk: dict[tuple[str, dt.date], tuple[int, Mapping, int]] = {}
     for index, row in enumerate(rows):
-        parsed, errors = check_row(row, today=today)
+        parsed, errors = check_row(row, today=today, oldest=oldest)
         if errors:
             reject(index, row, errors)
             continue
@@ -252,6 +277,8 @@ def seller_upsert(
 
     ``emergency_phone_verified`` means the marketplace verified the number itself.
     """
+    if problem := seller_id_problem(seller_id):
+        raise InvalidInput({"seller_id": [problem]})
     with transaction.atomic():
         seller, created = Seller.objects.select_for_update().update_or_create(
             seller_id=seller_id,

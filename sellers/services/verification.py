@@ -1,4 +1,4 @@
-"""Verifying the emergency contact number with a one-time code (DESIGN.md rule 4, "Channels").
+"""Verifying the emergency contact number with a one-time code (docs/domain.md rule 4, "Channels").
 
 The seller asks for a code by SMS or voice call to their current number and enters it on
 the portal; a right code makes the number verified, so it counts for eligibility. Limits

@@ -1,4 +1,4 @@
-"""Policy violations pushed by upstream systems (DESIGN.md "Account Health Rating").
+"""Policy violations pushed by upstream systems (docs/domain.md "Account Health Rating").
 
 ``violation_upsert_many`` is the one write: rows are checked one by one (a bad row is
 named by its index and skipped, good rows are kept, as in the AHR feed), then created or
@@ -7,7 +7,7 @@ updated by the upstream system's id in one statement and one transaction.
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sellers.models import PolicyArea, Seller, Severity, Violation
+from sellers.validators import seller_id_problem, text_problem, upstream_id_problem
 
 # Each row is the whole violation: a field left out takes its default.
 FIELDS = (
@@ -31,6 +32,9 @@ FIELDS = (
 # What an upsert rewrites of a known violation: all but its upstream id.
 UPDATED_FIELDS = ["seller", *FIELDS[2:]]
 MAX_POINTS = 2_147_483_647  # PositiveIntegerField on every backend
+# At most 10 digits that matter (MAX_POINTS has 10): int() of thousands is refused.
+_POINTS = re.compile(r"0*[0-9]{1,10}")
+DESCRIPTION_MAX_LENGTH = Violation._meta.get_field("description").max_length
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LOOKUP_CHUNK = 1_000
 REQUIRED = "This field is required."
@@ -57,11 +61,19 @@ def _text(value: Any, *, max_length: int | None = None, required: bool = True) -
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _Invalid("Must be text.")
     text = str(value).strip()
-    if "\x00" in text:
-        # PostgreSQL text cannot hold NUL: refuse it as bad input, not a server error.
-        raise _Invalid("Null characters are not allowed.")
+    # No database takes NUL or a lone surrogate: refuse them as bad input, not a 500.
+    if problem := text_problem(text):
+        raise _Invalid(problem)
     if max_length is not None and len(text) > max_length:
         raise _Invalid(f"Ensure this field has no more than {max_length} characters.")
+    return text
+
+
+def _id(value: Any, problem_of: Callable[[str], str | None]) -> str:
+    """A seller id or upstream id in the one character set (sellers.validators)."""
+    text = _text(value)
+    if problem := problem_of(text):
+        raise _Invalid(problem)
     return text
 
 
@@ -81,7 +93,7 @@ def _points(value: Any) -> int:
     points = None
     if isinstance(value, int) and not isinstance(value, bool):
         points = value
-    elif isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+    elif isinstance(value, str) and _POINTS.fullmatch(value.strip()):
         points = int(value.strip())
     if points is None or not 0 <= points <= MAX_POINTS:
         raise _Invalid(f"{str(value)[:40]!r} is not a whole number of 0 or more.")
@@ -113,12 +125,12 @@ def check_violation_row(row: Any, *, today: dt.date) -> tuple[dict | None, dict[
             "non_field_errors": [f"Each item must be an object with {', '.join(FIELDS)}."]
         }
     checks = {
-        "upstream_id": lambda v: _text(v, max_length=100),
-        "seller_id": lambda v: _text(v, max_length=64),
+        "upstream_id": lambda v: _id(v, upstream_id_problem),
+        "seller_id": lambda v: _id(v, seller_id_problem),
         "policy_area": lambda v: _choice(v, PolicyArea.values),
         "severity": lambda v: _choice(v, Severity.values),
         "points": _points,
-        "description": lambda v: _text(v, required=False),
+        "description": lambda v: _text(v, required=False, max_length=DESCRIPTION_MAX_LENGTH),
         "opened_on": lambda v: _date(v, today=today, required=True),
         "status": lambda v: _choice(v, Violation.Status.values, default=Violation.Status.OPEN),
         "resolved_on": lambda v: _date(v, today=today, required=False),

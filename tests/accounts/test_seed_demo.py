@@ -1,6 +1,7 @@
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from django.test import override_settings
 
 from accounts.demo import DEMO_LOGINS
@@ -36,9 +37,10 @@ def test_every_printed_login_can_sign_in(client):
     output = seed()
     for login in DEMO_LOGINS:
         assert login.username in output
-        assert client.login(username=login.username, password=settings.DEMO_PASSWORD), (
-            login.username
-        )
+        # axes (the sign-in lock-out) needs the request that signs in: client.login has none.
+        assert client.login(
+            request=HttpRequest(), username=login.username, password=settings.DEMO_PASSWORD
+        ), login.username
         client.logout()
 
 
@@ -121,7 +123,9 @@ def test_demo_sellers_cover_every_situation_and_are_printed():
 
 def test_demo_seller_login_opens_its_portal_page(client):
     seed()
-    assert client.login(username="seller.sol", password=settings.DEMO_PASSWORD)
+    assert client.login(
+        request=HttpRequest(), username="seller.sol", password=settings.DEMO_PASSWORD
+    )
     response = client.get("/portal/", follow=True)
     assert response.redirect_chain == [("/portal/sellers/DEMO-US-001/", 302)]
     assert b"Sunny Side Goods" in response.content
@@ -139,5 +143,7 @@ def test_seed_demo_puts_cases_on_the_desk_once(client):
         "in_remediation",
     }
     assert CaseEvent.objects.filter(kind="opened").count() == 4
-    assert client.login(username="specialist.ana", password=settings.DEMO_PASSWORD)
+    assert client.login(
+        request=HttpRequest(), username="specialist.ana", password=settings.DEMO_PASSWORD
+    )
     assert b"DEMO-US-001" in client.get("/desk/").content

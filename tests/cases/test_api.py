@@ -4,9 +4,16 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
-from cases.models import Case
-from cases.services import case_add_note, case_open, case_transition, remediation_step_add
-from config.errors import problem_type
+from cases.models import Case, CaseEvent
+from cases.selectors import case_timeline
+from cases.services import (
+    case_add_note,
+    case_assign,
+    case_open,
+    case_transition,
+    remediation_step_add,
+)
+from config.errors import Conflict, problem_type
 from config.problem_details import PROBLEM_JSON
 from sellers.models import AssuranceState
 from tests.builders import api_client
@@ -560,3 +567,88 @@ def test_each_role_sees_the_notes_its_role_may(
     }
     assert [note["text"] for note in answers["manager"].json()] == ["Called twice."]
     assert "Called twice." not in answers["seller"].content.decode()
+
+
+# --- What a seller reads of the trail (issue 9, item 2) ------------------------------
+
+
+def test_a_seller_reads_the_milestones_plan_and_outreach_but_nothing_internal(seller_api):
+    desk = SpecialistFactory(user__username="specialist.ana").user
+    colleague = SpecialistFactory(user__username="specialist.ben").user
+    manager = UserFactory(username="manager.mo", role=Role.MANAGER)
+    case = open_case(seller_api.seller)
+    assert case.assigned_to == desk
+    case_add_note(case_id=case.pk, by=desk, text="Seller sounded annoyed")
+    CaseEvent.objects.create(
+        case=case, kind=CaseEvent.Kind.WARNING, actor_process="deadline sweep", reason="24 h left"
+    )
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.OUTREACH,
+        actor_process="deadline sweep",
+        reason="No email address on file for the seller: email skipped.",
+    )
+    remediation_step_add(
+        case_id=case.pk, by=desk, text="Remove listing", owner="seller", due_on="2030-01-01"
+    )
+    case_transition(case_id=case.pk, name="contact", by=desk)
+    case_assign(case_id=case.pk, to=colleague, by=manager)
+    public = ["opened", "outreach", "step_added", "transition"]
+
+    events = seller_api.get(f"/api/v1/cases/{case.pk}/events/")
+    detail = seller_api.get(f"/api/v1/cases/{case.pk}/")
+    assert [event["kind"] for event in events.json()] == public
+    assert [event["kind"] for event in detail.json()["events"]] == public
+    assert events.json()[-1]["actor"] == "AHA specialist"
+    for response in (events, detail):
+        text = response.content.decode()
+        for name in ("specialist.ana", "specialist.ben", "manager.mo", desk.get_full_name()):
+            assert name not in text
+        assert "Seller sounded annoyed" not in text
+        assert "24 h left" not in text
+
+    # The desk reads all of it, on the API and on the case page's timeline.
+    everything = [
+        "opened",
+        "assignment",
+        "note",
+        "warning",
+        "outreach",
+        "step_added",
+        "transition",
+        "assignment",
+    ]
+    desk_api = client_for(desk, "desk")
+    assert [e["kind"] for e in desk_api.get(f"/api/v1/cases/{case.pk}/events/").json()] == (
+        everything
+    )
+    assert [row["kind"] for row in case_timeline(case, desk) if row["kind"] != "attempt"] == (
+        everything
+    )
+    seller_login = seller_api.seller.users.get()
+    assert [row["kind"] for row in case_timeline(case, seller_login)] == public
+
+
+# --- One upstream issue is one seller's case (issue 9, item 3) -----------------------
+
+
+def test_an_upstream_id_of_another_sellers_case_is_a_conflict_naming_it(seller, specialist):
+    upstream = client_for()
+    first = upstream.post("/api/v1/cases/", payload(), format="json")
+    assert first.status_code == 201
+    SellerFactory(seller_id="S2")
+
+    clash = upstream.post("/api/v1/cases/", payload(seller_id="S2"), format="json")
+
+    body = assert_problem(clash, 409, "conflict")
+    assert body["detail"] == "upstream_id 'AH-1' is already the case of another seller."
+    assert Case.objects.count() == 1
+    again = upstream.post("/api/v1/cases/", payload(), format="json")
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+
+def test_case_open_refuses_another_sellers_upstream_id(seller):
+    open_case(seller, upstream_id="AH-9")
+    with pytest.raises(Conflict, match="another seller"):
+        open_case(SellerFactory(), upstream_id="AH-9")
+    assert Case.objects.filter(upstream_id="AH-9").get().seller == seller

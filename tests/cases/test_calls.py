@@ -1,4 +1,4 @@
-"""Twilio's requests to us (DESIGN.md "Channels"), signed as Twilio signs them.
+"""Twilio's requests to us (docs/domain.md "Channels"), signed as Twilio signs them.
 
 Each request is signed with the ``twilio`` SDK's own ``RequestValidator`` over the public
 URL and the form parameters, and sent form-encoded with ``X-Twilio-Signature``, as Twilio

@@ -1,4 +1,4 @@
-"""Two people or workers firing transitions on one case at once (DESIGN.md "Cases").
+"""Two people or workers firing transitions on one case at once (docs/domain.md "Cases").
 
 On PostgreSQL, threads with connections of their own really race: they meet at a
 barrier and then fire at the same moment; ``case_transition`` locks the row, so exactly

@@ -234,8 +234,8 @@ def test_countdown_turns_red_under_24_hours_and_says_overdue_past_the_deadline(
     # A reached seller has no countdown any more.
     response = desk.get("/desk/")
     assert "Reached in time" in row(response, reached)
-    # The script keeps the countdown live in the browser.
-    assert "setInterval(tick, 1000)" in content
+    # The script keeps the countdown live in the browser (a static file, for the CSP).
+    assert '<script src="/static/js/countdown.js"' in content
 
     clock.shift(dt.timedelta(hours=27))
     content = desk.get("/desk/").content.decode()
@@ -301,7 +301,7 @@ def test_bad_filter_values_are_ignored_with_a_message_never_an_error(desk, speci
     assert any(note.startswith("Ignored the severity filter") for note in notes)
     assert f"Ignored the policy area filter: “{'x' * 39}…” is not one of its choices." in notes
     assert "“&lt;script&gt;”" in response.content.decode()
-    assert response.content.decode().count("<script>") == 1  # the countdown's own
+    assert response.content.decode().count("<script") == 1  # the countdown's own
     # A valid filter next to an invalid one still applies.
     response = desk.get("/desk/", {"status": "lost", "severity": "low"})
     assert queue_ids(response) == []

@@ -1,6 +1,6 @@
 """The case lifecycle under random use: any transition, by anyone, with any reason.
 
-A hypothesis state machine fires the five transitions of DESIGN.md "Cases" through
+A hypothesis state machine fires the five transitions of docs/domain.md "Cases" through
 ``cases.services`` as a seller, a specialist, a manager, an administrator or a system
 process (the sweep), with reasons that are sometimes blank, and adds and completes plan
 steps in between. Each action's answer is predicted from the DESIGN graph written out
@@ -38,7 +38,7 @@ from cases.services import (
 )
 from tests.factories import AdminFactory, SellerFactory, UserFactory
 
-# --- DESIGN.md "Cases", written out by hand -------------------------------------------
+# --- docs/domain.md "Cases", written out by hand -------------------------------------------
 
 OPENED, CONTACTED, IN_REMEDIATION, RESOLVED, ESCALATED = (
     "opened",

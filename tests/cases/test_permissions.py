@@ -117,6 +117,13 @@ ADMIN_SITE = [
          (NOT_STAFF, NOT_STAFF, NOT_STAFF, 200, 200, 200)),
     Call("GET /admin/cases/case/{case}/change/",
          (NOT_STAFF, NOT_STAFF, NOT_STAFF, 200, 200, 200)),
+    # A case opens through case_open and its trail protects it: no add, no delete.
+    Call("GET /admin/cases/case/add/",
+         (NOT_STAFF, NOT_STAFF, NOT_STAFF, 403, 403, 403)),
+    Call("GET /admin/cases/case/{case}/delete/",
+         (NOT_STAFF, NOT_STAFF, NOT_STAFF, 403, 403, 403)),
+    Call("GET /admin/cases/case/{case}/transition/nonsense/",
+         (NOT_STAFF, NOT_STAFF, NOT_STAFF, 404, 404, 404)),
     Call("GET /admin/cases/caseevent/",
          (NOT_STAFF, NOT_STAFF, NOT_STAFF, 200, 200, 200)),
     # An event's page is read-only: it shows, it never saves.

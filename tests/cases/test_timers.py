@@ -183,7 +183,7 @@ def in_quiet_hours(moment: dt.datetime, zone: str) -> bool:
 
 
 def expected_call_times(opened_at: dt.datetime, zone: str) -> list[dt.datetime]:
-    """DESIGN.md's cadence, worked out by hand: each round moved to 08:00 local if it falls
+    """docs/domain.md's cadence, worked out by hand: each round moved to 08:00 local if it falls
     in the quiet night, dropped if that is at or after the deadline; rounds that land on
     the same morning ring once."""
     times = []

@@ -1,4 +1,4 @@
-"""Outreach at scale with real processes (DESIGN.md "Outreach and timers", "Scale").
+"""Outreach at scale with real processes (docs/domain.md "Outreach and timers", "Scale").
 
 A private Redis, a real `celery worker` (prefork, two processes) and a real `celery beat`
 that sends the sweep every second, all on the test's PostgreSQL database. 500 assured

@@ -1,4 +1,4 @@
-"""Outreach email through a real SMTP server on loopback (DESIGN.md "Channels").
+"""Outreach email through a real SMTP server on loopback (docs/domain.md "Channels").
 
 An aiosmtpd server keeps what it accepts, or answers with the reply a test sets; Django's
 SMTP backend talks to it. The sweep runs in this process (Celery inline, callbacks run at

@@ -28,6 +28,14 @@ pytestmark = pytest.mark.django_db
 
 ONE_DAY = dt.timedelta(days=1)
 
+
+@pytest.fixture(autouse=True)
+def _no_feed_horizon(settings):
+    """Histories here span years and are fed under one day: the feed's horizon
+    (AHR_MAX_AGE_DAYS, tested in tests/sellers/test_bad_input.py) is not the point."""
+    settings.AHA = {**settings.AHA, "AHR_MAX_AGE_DAYS": 100 * 366}
+
+
 # Starts whose windows cross the month ends where calendar months clamp: 31 Aug → 28/29 Feb,
 # 29 Feb of leap years, 31 Mar → 30 Sep, year ends.
 AWKWARD_STARTS = [
@@ -70,7 +78,7 @@ class Expected:
 
 
 def expected(history: dict[dt.date, int], day: dt.date) -> Expected:
-    """The rules of DESIGN.md, computed the slow and plain way (contact, account, store ok)."""
+    """The rules of docs/domain.md, computed the slow and plain way (contact, account, store ok)."""
     aha = django_settings.AHA
     start = day - relativedelta(months=aha["WINDOW_MONTHS"])
     days_below = sum(
