@@ -32,6 +32,8 @@ from cases.selectors import (
     cases_visible_to,
 )
 from cases.services import (
+    CONTACT_CHANNELS,
+    CONTACT_EVIDENCE_MAX_LENGTH,
     TRANSITIONS,
     case_add_note,
     case_assign,
@@ -44,7 +46,7 @@ from config.errors import NotFound
 from config.problem_details import problem_responses
 from notifications.models import ContactAttempt
 from sellers.models import PolicyArea, Seller, Severity
-from sellers.validators import upstream_id_field
+from sellers.validators import seller_id_field, upstream_id_field
 
 
 class OpensCases(BasePermission):
@@ -167,9 +169,8 @@ def max_length_of(model: type, field: str) -> int:
 
 
 class CaseIn(serializers.Serializer):
-    seller_id = serializers.SlugRelatedField(
-        slug_field="seller_id", queryset=Seller.objects.all(), source="seller"
-    )
+    # Checked as a seller id before the look-up: a NUL in it was a 500 on PostgreSQL.
+    seller_id = seller_id_field(source="seller")
     policy_area = serializers.ChoiceField(choices=PolicyArea.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
     summary = serializers.CharField(max_length=max_length_of(Case, "summary"))
@@ -177,6 +178,12 @@ class CaseIn(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=max_length_of(Case, "evidence")
     )
     upstream_id = upstream_id_field(required=False, allow_null=True)
+
+    def validate_seller_id(self, value: str) -> Seller:
+        seller = Seller.objects.filter(seller_id=value).first()
+        if seller is None:
+            raise serializers.ValidationError(f"There is no seller {value}.")
+        return seller
 
 
 class RemediationStepOut(serializers.ModelSerializer):
@@ -210,13 +217,20 @@ class CaseNoteIn(serializers.Serializer):
 
 
 class AssignmentIn(serializers.Serializer):
-    assigned_to = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=User.objects.filter(is_active=True),
+    # Text first (CharField refuses a NUL, which was a 500 on PostgreSQL), then the user.
+    assigned_to = serializers.CharField(
         allow_null=True,
+        max_length=User._meta.get_field("username").max_length,
         help_text="Username of the specialist, or null to unassign.",
-        error_messages={"does_not_exist": "No active user is called {value}."},
     )
+
+    def validate_assigned_to(self, value: str | None) -> User | None:
+        if value is None:
+            return None
+        user = User.objects.filter(is_active=True, username=value).first()
+        if user is None:
+            raise serializers.ValidationError(f"No active user is called {value}.")
+        return user
 
 
 class CaseView(APIView):
@@ -317,7 +331,14 @@ class CaseTransition(CaseView):
                 # Checked by case_transition, for the desk too: kept as the case's note.
                 "reason": serializers.CharField(
                     required=False, max_length=max_length_of(Case, "escalation_note")
-                )
+                ),
+                # Recording contact only: how the seller was reached, and the evidence.
+                "channel": serializers.ChoiceField(
+                    required=False, choices=list(CONTACT_CHANNELS.items())
+                ),
+                "evidence": serializers.CharField(
+                    required=False, max_length=CONTACT_EVIDENCE_MAX_LENGTH
+                ),
             },
         ),
         responses={200: CaseOut, **problem_responses(400, 401, 403, 404, 409)},
@@ -328,10 +349,12 @@ class CaseTransition(CaseView):
     )
     def post(self, request: Request, case_id: int, name: str) -> Response:
         self.get_case(case_id)
-        reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
-        if not isinstance(reason, str):
-            raise serializers.ValidationError({"reason": ["Must be text."]})
-        case_transition(case_id=case_id, name=name, by=request.user, reason=reason)
+        data = request.data if isinstance(request.data, dict) else {}
+        texts = {field: data.get(field, "") for field in ("reason", "channel", "evidence")}
+        for field, value in texts.items():
+            if not isinstance(value, str):
+                raise serializers.ValidationError({field: ["Must be text."]})
+        case_transition(case_id=case_id, name=name, by=request.user, **texts)
         case = cases_visible_to(request.user).get(pk=case_id)
         return Response(CaseOut(case, context={"request": request}).data)
 

@@ -47,12 +47,18 @@ def max_length_of(model: type, field: str) -> int:
 
 
 class NoteForm(forms.Form):
+    """A note on the case; its ids differ from the step form's on the same page."""
+
     text = forms.CharField(
         label="Note",
         max_length=max_length_of(CaseNote, "text"),
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write something in the note."},
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
 
 
 class RemediationStepForm(forms.Form):
@@ -73,6 +79,10 @@ class RemediationStepForm(forms.Form):
             "invalid": "Enter a date, e.g. 2026-03-31.",
         },
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("auto_id", "step_%s")
+        super().__init__(*args, **kwargs)
 
 
 class SpecialistChoiceField(forms.ModelChoiceField):

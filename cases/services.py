@@ -32,6 +32,9 @@ TRANSITIONS = ("contact", "start_remediation", "resolve", "escalate", "reinstate
 # A system process (the sweep, a connected call) acts for the desk: it may fire what a
 # specialist may, never a decision kept for a permission of its own (reinstate: managers).
 PROCESS_PERMISSION = "accounts.use_desk"
+# How a seller was reached when the desk records contact, and the evidence's limit.
+CONTACT_CHANNELS = {"phone": "Phone", "email": "Email", "sms": "SMS", "other": "Other"}
+CONTACT_EVIDENCE_MAX_LENGTH = 1_000
 
 
 class CaseConflict(Conflict):
@@ -184,9 +187,15 @@ def case_transition(
     process: str = "",
     reason: str = "",
     only_from: str | None = None,
+    channel: str = "",
+    evidence: str = "",
     **extra: object,
 ) -> Case:
     """Fires transition ``name`` on the case, as ``by`` or as a system ``process``.
+
+    Recording contact may say by which ``channel`` the seller answered and its
+    ``evidence`` (docs/domain.md: a reply is recorded with its evidence); both are kept in
+    the audit event's reason, "Channel: phone. Evidence: ...".
 
     ``only_from`` refuses the transition unless the case is in that state when locked
     (the sweep escalates as unreachable only a case still opened). The case's timer is
@@ -196,6 +205,7 @@ def case_transition(
     fire it), InvalidInput (a required reason is missing) or CaseConflict (not possible
     now).
     """
+    reason = _with_contact_evidence(name, reason=reason, channel=channel, evidence=evidence)
     spec, reason = _checked(name, by=by, reason=reason)
     try:
         with transaction.atomic():
@@ -239,6 +249,27 @@ def case_call_connected(*, attempt_id: int, at: dt.datetime | None = None) -> Ca
         except CaseConflict:
             # Contacted already, by this call's other report or by a person.
             return None
+
+
+def _with_contact_evidence(name: str, *, reason: str, channel: str, evidence: str) -> str:
+    """The reason of a transition with the contact's channel and evidence written in."""
+    channel = (channel or "").strip().lower()
+    evidence = (evidence or "").strip()
+    if not channel and not evidence:
+        return reason
+    if name != "contact":
+        raise InvalidInput({"channel": ["Only recording contact takes a channel and evidence."]})
+    if channel and channel not in CONTACT_CHANNELS:
+        raise InvalidInput(
+            {"channel": [f"Choose one of {', '.join(CONTACT_CHANNELS)}, not {channel!r}."]}
+        )
+    if problem := text_problem(evidence):
+        raise InvalidInput({"evidence": [problem]})
+    if len(evidence) > (limit := CONTACT_EVIDENCE_MAX_LENGTH):
+        too_long = f"Ensure this field has no more than {limit} characters."
+        raise InvalidInput({"evidence": [too_long]})
+    parts = [f"Channel: {channel}." if channel else "", f"Evidence: {evidence}" if evidence else ""]
+    return " ".join(part for part in [*parts, (reason or "").strip()] if part)
 
 
 def _checked(name: str, *, by: User | None, reason: str) -> tuple[TransitionSpec, str]:
@@ -403,6 +434,9 @@ def remediation_step_add(
             case=case, text=text.strip(), owner=owner, due_on=due_on, created_by=by
         )
         step.full_clean()
+        # The desk shows a step "late" from the day after its due date (local date).
+        if step.due_on < timezone.localdate():
+            raise InvalidInput({"due_on": ["The due date cannot be in the past."]})
         step.save()
         CaseEvent.objects.create(
             case=case,

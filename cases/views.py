@@ -22,6 +22,8 @@ from cases.forms import AssignForm, NewCaseForm, NoteForm, QueueFilterForm, Reme
 from cases.models import Case, RemediationStep
 from cases.selectors import case_queue, case_timeline, cases_visible_to
 from cases.services import (
+    CONTACT_CHANNELS,
+    CONTACT_EVIDENCE_MAX_LENGTH,
     TRANSITIONS,
     case_add_note,
     case_assign,
@@ -145,7 +147,12 @@ def render_case(
         "steps": steps,
         "today": timezone.localdate(),
         "transitions": transitions,
-        "quick_transitions": [spec for spec in transitions if not spec.needs_reason],
+        "quick_transitions": [
+            spec for spec in transitions if not spec.needs_reason and spec.name != "contact"
+        ],
+        "contact_transition": "contact" in names,
+        "contact_channels": CONTACT_CHANNELS.items(),
+        "evidence_max_length": CONTACT_EVIDENCE_MAX_LENGTH,
         "reason_transitions": [spec for spec in transitions if spec.needs_reason],
         "hints": hints,
         "note_form": note_form or NoteForm(),
@@ -194,7 +201,12 @@ class TransitionView(CaseMixin, View):
         case = self.get_case()
         spec = transition_spec(name)  # an unknown name is a 404 (UnknownTransition)
         case = case_transition(
-            case_id=case.pk, name=name, by=request.user, reason=request.POST.get("reason", "")
+            case_id=case.pk,
+            name=name,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            channel=request.POST.get("channel", ""),
+            evidence=request.POST.get("evidence", ""),
         )
         messages.success(request, f"The case was {spec.done}.")
         return self.back(case)

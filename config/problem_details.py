@@ -32,6 +32,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -195,6 +196,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 # --- Pages --------------------------------------------------------------------------
 
 
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: a URL under ``/api/`` that matches no endpoint (``/api/v1/cases/x/``
+    where an id is a number) is a 404 problem, as the schema says; elsewhere the site's page.
+    """
+    if request.path.startswith("/api/"):
+        body = _problem(404, NotFound.type, NotFound.title, "There is no such endpoint.").body
+        return JsonResponse(body, status=404, content_type=PROBLEM_JSON)
+    return defaults.page_not_found(request, exception)
+
+
 def _wants_json(request: HttpRequest) -> bool:
     accept = request.headers.get("Accept", "")
     return "json" in accept and "text/html" not in accept
@@ -302,7 +313,11 @@ class ProblemSerializer(serializers.Serializer):
 class ValidationProblemSerializer(ProblemSerializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages by field or query parameter (non_field_errors: the whole input).",
+        required=False,
+        help_text=(
+            "Messages by field or query parameter (non_field_errors: the whole input); "
+            "absent when the body could not be read at all (malformed-body)."
+        ),
     )
 
 
@@ -319,6 +334,8 @@ _RESPONSES = {
     403: (ProblemSerializer, "Not allowed for you."),
     404: (ProblemSerializer, "Not found, or not yours to see."),
     409: (ConflictProblemSerializer, "Not possible in the current state."),
+    413: (ProblemSerializer, "The request body is too large."),
+    415: (ProblemSerializer, "The body is not JSON (Content-Type application/json)."),
 }
 
 
@@ -328,3 +345,36 @@ def problem_responses(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         (code, PROBLEM_JSON): OpenApiResponse(_RESPONSES[code][0], description=_RESPONSES[code][1])
         for code in codes
     }
+
+
+def required_strings_not_blank(result: dict, generator: Any, **kwargs: Any) -> dict:
+    """drf-spectacular postprocessing hook: ``minLength: 1`` on every required string of a
+    component a request body uses (DRF's ``CharField`` and slug fields refuse ``""``),
+    unless the schema already bounds it (an enum, a format or a minLength of its own)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in _request_components(result):
+        component = schemas.get(name, {})
+        for field_name in component.get("required", []):
+            prop = component.get("properties", {}).get(field_name, {})
+            bounded = {"enum", "format", "minLength"} & prop.keys()
+            if prop.get("type") == "string" and not prop.get("readOnly") and not bounded:
+                prop["minLength"] = 1
+    return result
+
+
+def _request_components(result: dict) -> set[str]:
+    prefix = "#/components/schemas/"
+    names = set()
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            content = (
+                operation.get("requestBody", {}).get("content", {})
+                if isinstance(operation, dict)
+                else {}
+            )
+            for media in content.values():
+                schema = media.get("schema", {})
+                ref = schema.get("$ref") or schema.get("items", {}).get("$ref", "")
+                if ref.startswith(prefix):
+                    names.add(ref.removeprefix(prefix))
+    return names

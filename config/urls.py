@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -9,8 +12,18 @@ from config.security import ApiDocsAccess, api_docs_login_required
 admin.site.site_header = "AHA Desk administration"
 admin.site.site_title = "AHA Desk admin"
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the static icon."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
+# Under /api/ a URL that matches nothing is a 404 problem (JSON); elsewhere the 404 page.
+handler404 = "config.problem_details.page_not_found"
+
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),

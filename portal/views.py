@@ -31,11 +31,16 @@ from notifications.channels import channels
 from portal.forms import EmergencyContactForm, VerificationCheckForm, VerificationSendForm
 from sellers.charts import ahr_chart
 from sellers.models import PhoneVerification, Seller
-from sellers.selectors import portal_sellers, seller_for_portal_user, seller_health_page
+from sellers.selectors import (
+    contact_verify_by,
+    portal_sellers,
+    seller_for_portal_user,
+    seller_health_page,
+)
 from sellers.services import emergency_contact_set
 from sellers.services.verification import (
     Limits,
-    masked,
+    masked_for_seller,
     verification_check,
     verification_send,
     verification_status,
@@ -79,9 +84,11 @@ class SellerPortalMixin(PermissionRequiredMixin):
         *,
         send_form: VerificationSendForm | None = None,
         check_form: VerificationCheckForm | None = None,
+        confirm_phone: object = None,
     ) -> HttpResponse:
         page = seller_health_page(seller, day=timezone.localdate())
         verification = verification_status(seller)
+        contact = page["contact"]
         assurance = page["assurance"]
         chart = ahr_chart(
             page["series"],
@@ -100,6 +107,13 @@ class SellerPortalMixin(PermissionRequiredMixin):
             "show_code_form": verification.needed
             and (verification.code_pending or check_form is not None),
             "reach_hours": settings.AHA["REACH_DEADLINE_HOURS"],
+            # Enrolled with a number not verified yet: the day the programme ends without it.
+            "contact_verify_by": contact_verify_by(seller)
+            if assurance["enrolled"] and (contact is None or contact.verified_at is None)
+            else None,
+            "grace_days": settings.AHA["CONTACT_GRACE_DAYS"],
+            "confirm_phone": confirm_phone,
+            "confirm_verify_by": contact_verify_by(seller) if confirm_phone else None,
             "cases": seller_cases(seller),
             "own_seller": seller.users.filter(pk=self.request.user.pk).exists(),
             # A login may speak for several sellers; /portal/ opens the first of them.
@@ -110,6 +124,17 @@ class SellerPortalMixin(PermissionRequiredMixin):
         return render(self.request, self.template_name, context)
 
 
+class PostOnlyMixin:
+    """A form's address opened by GET (a refreshed or bookmarked error page) goes back to
+    the account page instead of a 405."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest, seller_id: str) -> HttpResponse:
+        self.get_seller()
+        return redirect("portal:account_health", seller_id=seller_id)
+
+
 class AccountHealthView(SellerPortalMixin, View):
     """AHR, chart, violations, programme status and path, and the seller's cases (read-only)."""
 
@@ -117,10 +142,8 @@ class AccountHealthView(SellerPortalMixin, View):
         return self.render_page(self.get_seller(), EmergencyContactForm())
 
 
-class EmergencyContactView(SellerPortalMixin, View):
+class EmergencyContactView(PostOnlyMixin, SellerPortalMixin, View):
     """Changes the emergency contact; a new number must be verified again (the service)."""
-
-    http_method_names = ["post"]
 
     def post(self, request: HttpRequest, seller_id: str) -> HttpResponse:
         seller = self.get_seller()
@@ -129,6 +152,14 @@ class EmergencyContactView(SellerPortalMixin, View):
             previous = getattr(seller, "emergency_contact", None)
             previous_phone = str(previous.phone) if previous is not None else None
             phone = form.cleaned_data["phone"].as_e164
+            replaces_verified = (
+                previous is not None and previous.verified_at and phone != previous_phone
+            )
+            if replaces_verified and request.POST.get("confirm") != "1":
+                # Say what happens, and by when, before a verified number is given up.
+                return self.render_page(
+                    seller, EmergencyContactForm(), confirm_phone=form.cleaned_data["phone"]
+                )
             try:
                 contact = emergency_contact_set(seller=seller, phone=phone, user=request.user)
             except ValidationError as error:
@@ -161,10 +192,8 @@ def _verify_block(seller: Seller) -> str:
     return f"{reverse('portal:account_health', args=[seller.seller_id])}#verify-contact"
 
 
-class VerificationCodeSendView(SellerPortalMixin, View):
+class VerificationCodeSendView(PostOnlyMixin, SellerPortalMixin, View):
     """Sends a one-time code to the emergency contact number by SMS or voice call."""
-
-    http_method_names = ["post"]
 
     def post(self, request: HttpRequest, seller_id: str) -> HttpResponse:
         seller = self.get_seller()
@@ -182,18 +211,17 @@ class VerificationCodeSendView(SellerPortalMixin, View):
             else:
                 minutes = Limits.current().code_valid_for // dt.timedelta(minutes=1)
                 if verification.channel == PhoneVerification.Channel.SMS:
-                    sent = f"We have texted a code to {masked(verification.phone)}."
+                    sent = f"We have texted a code to {masked_for_seller(verification.phone)}."
                 else:
-                    sent = f"We are calling {masked(verification.phone)} to read you a code."
+                    number = masked_for_seller(verification.phone)
+                    sent = f"We are calling {number} to read you a code."
                 messages.success(request, f"{sent} Enter it below within {minutes} minutes.")
                 return redirect(_verify_block(seller))
         return self.render_page(seller, EmergencyContactForm(), send_form=form)
 
 
-class VerificationCodeCheckView(SellerPortalMixin, View):
+class VerificationCodeCheckView(PostOnlyMixin, SellerPortalMixin, View):
     """Checks the code the seller entered; a right one verifies the number."""
-
-    http_method_names = ["post"]
 
     def post(self, request: HttpRequest, seller_id: str) -> HttpResponse:
         seller = self.get_seller()

@@ -20,13 +20,14 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from config.errors import InvalidInput, NotFound
+from config.parsers import JSONParser
 from config.problem_details import problem_responses
 from sellers.filters import SellerFilter, ViolationFilter
 from sellers.models import EmergencyContact, Seller, Store, Violation
 from sellers.selectors import seller_assurance, sellers_visible_to, violations_by_severity
 from sellers.services import ahr_ingest, seller_upsert, violation_upsert_many
 from sellers.services.violations import FIELDS as VIOLATION_FIELDS
-from sellers.validators import seller_id_field, upstream_id_field
+from sellers.validators import seller_id_field, seller_id_problem, upstream_id_field
 
 
 class PushesFeed(BasePermission):
@@ -47,7 +48,10 @@ class ReadsOrPushesFeed(PushesFeed):
 
 def visible_seller(request: Request, seller_id: str) -> Seller:
     """The seller of the URL among those the reader may see, else 404 (never say which)."""
-    seller = sellers_visible_to(request.user).filter(seller_id=seller_id).first()
+    # Not a seller id at all (a NUL in it was a 500 on PostgreSQL): no such seller either.
+    seller = None
+    if seller_id_problem(seller_id) is None:
+        seller = sellers_visible_to(request.user).filter(seller_id=seller_id).first()
     if seller is None:
         raise NotFound(f"There is no seller {seller_id}, or it is not yours to see.")
     return seller
@@ -129,11 +133,21 @@ class SellerOut(serializers.ModelSerializer):
 class SellerIn(serializers.Serializer):
     seller_id = seller_id_field()
     name = serializers.CharField(max_length=200)
-    store = serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all())
+    # Text first (CharField refuses a NUL, which was a 500 on PostgreSQL), then the store.
+    store = serializers.CharField(
+        max_length=Store._meta.get_field("code").max_length,
+        help_text=Store._meta.get_field("code").help_text,
+    )
     account_type = serializers.ChoiceField(choices=Seller.AccountType.choices)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     emergency_phone = PhoneNumberField(required=False)
     emergency_phone_verified = serializers.BooleanField(required=False, default=False)
+
+    def validate_store(self, value: str) -> Store:
+        store = Store.objects.filter(code=value).first()
+        if store is None:
+            raise serializers.ValidationError(f"There is no store {value}.")
+        return store
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("emergency_phone_verified") and "emergency_phone" not in attrs:
@@ -219,6 +233,8 @@ class SellerAssurance(APIView):
 
 class AhrFeed(APIView):
     permission_classes = [IsAuthenticated, PushesFeed]
+    # JSON only: a form-encoded or multipart body is a 415, not a list of rows.
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=inline_serializer(
@@ -238,7 +254,7 @@ class AhrFeed(APIView):
                     "rejected": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            **problem_responses(400, 401, 403),
+            **problem_responses(400, 401, 403, 413, 415),
         },
         summary="Upsert daily AHR values; bad rows are named and skipped, good rows kept.",
     )
@@ -274,6 +290,7 @@ class ViolationRow(serializers.ModelSerializer):
 
 class ViolationFeed(APIView):
     permission_classes = [IsAuthenticated, PushesFeed]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=ViolationRow(many=True),
@@ -285,7 +302,7 @@ class ViolationFeed(APIView):
                     "rejected": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            **problem_responses(400, 401, 403),
+            **problem_responses(400, 401, 403, 413, 415),
         },
         summary=(
             "Create or update violations by upstream_id (upstream systems); bad items are "

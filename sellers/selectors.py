@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
@@ -163,3 +164,15 @@ def seller_health_page(seller: Seller, *, day: dt.date) -> dict:
         "violations": list(violations_by_severity(seller)),
         "contact": EmergencyContact.objects.filter(seller=seller).first(),
     }
+
+
+def contact_verify_by(seller: Seller) -> dt.date:
+    """The last day to verify a new contact number and stay enrolled.
+
+    The daily evaluation keeps an enrolled seller whose contact is invalid for
+    ``AHA["CONTACT_GRACE_DAYS"]`` days, counted from ``contact_invalid_since`` (today when
+    the evaluation has not seen the change yet).
+    """
+    state = AssuranceState.objects.filter(seller=seller).first()
+    since = (state and state.contact_invalid_since) or timezone.localdate()
+    return since + dt.timedelta(days=settings.AHA["CONTACT_GRACE_DAYS"])

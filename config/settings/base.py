@@ -330,6 +330,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Enums as components (drf-spectacular's default hook), then minLength 1 on each
+    # required string of a request body (DRF refuses a blank one).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.problem_details.required_strings_not_blank",
+    ],
     # Two models have a "status" field with different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "cases.models.Case.Status",

@@ -27,6 +27,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Protocol
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -98,12 +99,33 @@ class VerificationStatus:
 
     @property
     def masked_phone(self) -> str:
-        return masked(self.latest.phone) if self.latest else ""
+        return masked_for_seller(self.latest.phone) if self.latest else ""
 
 
 def masked(phone: object) -> str:
     """``+14155550101`` → ``+*********01``, as in the logs."""
     return mask_contacts(str(phone))
+
+
+LAST_DIGITS_SHOWN = 4
+
+
+def masked_for_seller(phone: object) -> str:
+    """``+14155550199`` → ``(***) ***-0199``: the seller's own number, by its last four digits
+    in its country's national format."""
+    try:
+        number = phonenumbers.parse(str(phone), None)
+    except phonenumbers.NumberParseException:
+        return masked(phone)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    shown, out = 0, []
+    for char in reversed(national):
+        if char.isdigit():
+            shown += 1
+            out.append(char if shown <= LAST_DIGITS_SHOWN else "*")
+        else:
+            out.append(char)
+    return "".join(reversed(out))
 
 
 def normalize_code(code: str) -> str:
@@ -370,7 +392,8 @@ def _number_changed_message(
 ) -> str:
     current = f" for {contact.phone.as_international}" if contact is not None else ""
     return (
-        f"The last code was sent to {masked(verification.phone)}, which is no longer your "
+        f"The last code was sent to {masked_for_seller(verification.phone)}, which is no "
+        "longer your "
         f"emergency contact number. Ask for a new code{current}."
     )
 

@@ -248,7 +248,9 @@ def test_bad_number_is_shown_next_to_the_field_and_nothing_is_saved(
 def test_new_number_is_saved_unverified_and_the_seller_is_told_to_verify_it(client, sol, enrolled):
     client.force_login(sol)
     response = client.post(
-        f"/portal/sellers/{enrolled.seller_id}/contact/", {"phone": "+1 415 555 0123"}, follow=True
+        f"/portal/sellers/{enrolled.seller_id}/contact/",
+        {"phone": "+1 415 555 0123", "confirm": "1"},  # a verified number: confirmed
+        follow=True,
     )
     assert response.redirect_chain == [("/portal/sellers/A-SOL/", 302)]
     assert "must be verified" in text_of(response, "messages", "class")

@@ -39,7 +39,8 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
 MOBILE = "+14155550101"
-MASKED = "+*********01"
+MASKED = "+*********01"  # in the admin and the logs
+SELLER_MASKED = "(***) ***-0101"  # the seller's own number, to the seller
 NEW_NUMBER = "+14155550123"
 LANDLINE = "+493012345678"  # a Berlin fixed line: takes calls, not texts
 
@@ -119,8 +120,8 @@ def messages_of(response) -> str:
 @pytest.mark.parametrize(
     ("channel", "said", "shown"),
     [
-        ("sms", f"We have texted a code to {MASKED}.", "by text message"),
-        ("call", f"We are calling {MASKED} to read you a code.", "by voice call"),
+        ("sms", f"We have texted a code to {SELLER_MASKED}.", "by text message"),
+        ("call", f"We are calling {SELLER_MASKED} to read you a code.", "by voice call"),
     ],
 )
 def test_right_code_by_sms_or_call_verifies_the_number_and_makes_the_seller_eligible(
@@ -140,7 +141,7 @@ def test_right_code_by_sms_or_call_verifies_the_number_and_makes_the_seller_elig
     page = portal.get(response.url)
     assert messages_of(page) == f"{said} Enter it below within 10 minutes."
     assert text_of(page, "verification-state") == (
-        f"Code sent {shown} to {MASKED} at 10:00 PDT; it is good until 10:10 PDT."
+        f"Code sent {shown} to {SELLER_MASKED} at 10:00 PDT; it is good until 10:10 PDT."
     )
 
     response = enter(portal, seller, right_code(seller))
@@ -317,7 +318,7 @@ def test_a_code_sent_to_the_old_number_does_not_verify_a_new_number(portal, sell
 
     response = enter(portal, seller, code)
     assert text_of(response, "check-code-errors") == (
-        f"The last code was sent to {MASKED}, which is no longer your emergency contact "
+        f"The last code was sent to {SELLER_MASKED}, which is no longer your emergency contact "
         "number. Ask for a new code for +1 415-555-0123."
     )
     contact = contact_of(seller)
@@ -334,7 +335,9 @@ def test_a_code_sent_to_the_old_number_does_not_verify_a_new_number(portal, sell
 def test_a_new_number_after_verifying_must_be_verified_again(portal, seller):
     send(portal, seller)
     enter(portal, seller, right_code(seller))
-    portal.post(f"/portal/sellers/{seller.seller_id}/contact/", {"phone": NEW_NUMBER})
+    portal.post(
+        f"/portal/sellers/{seller.seller_id}/contact/", {"phone": NEW_NUMBER, "confirm": "1"}
+    )
     assert contact_of(seller).verified_at is None
     assert AssuranceState.objects.get(seller=seller).contact_valid is False
     page = portal.get(page_url(seller))
@@ -383,7 +386,7 @@ def test_a_landline_is_offered_the_voice_call_only(portal, sol):
     page = portal.get(page_url(seller))
     # Times are the seller's: the Berlin store is at 18:00 (CET).
     assert text_of(page, "verification-state") == (
-        "Code sent by voice call to +**********78 at 18:00 CET; it is good until 18:10 CET."
+        "Code sent by voice call to *** ****5678 at 18:00 CET; it is good until 18:10 CET."
     )
     enter(portal, seller, right_code(seller))
     assert contact_of(seller).verified_at == NOW
@@ -419,7 +422,8 @@ def test_codes_are_asked_for_by_post_with_a_csrf_token(seller, sol):
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(sol)
-    assert client.get(f"/portal/sellers/{seller.seller_id}/contact/code/").status_code == 405
+    # A GET sends nothing: it goes back to the account page (no 405 after an error page).
+    assert client.get(f"/portal/sellers/{seller.seller_id}/contact/code/").status_code == 302
     assert send(client, seller).status_code == 403
     assert not PhoneVerification.objects.exists()
 
