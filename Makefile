@@ -7,7 +7,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean mutation
 
 $(UV):
 	PYTHON="$(PYTHON)" UV_VERSION="$(UV_VERSION)" scripts/bootstrap-uv.sh
@@ -30,6 +30,11 @@ lint: install
 
 format: install
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+## Mutation testing (mutmut) of the pure rule modules: the score per module, each survivor.
+## Not part of `make test` (slow). Settings and equivalent mutants: mutation/.
+mutation: install
+	.venv/bin/python mutation/run.py
 
 clean:
 	rm -rf .venv .tools var

@@ -1,4 +1,4 @@
-"""Properties of the pure outreach rules (``cases.outreach``; DESIGN.md "Outreach and timers").
+"""Properties of the pure outreach rules (``cases.outreach``; docs/domain.md "Outreach and timers").
 
 Opening moments are any instant from 2000 to 2037, in zones chosen for their clocks: the
 stores' zones, zones with half- and quarter-hour offsets, a 30-minute DST (Lord Howe), a

@@ -274,3 +274,36 @@ def test_short_history_and_too_many_days_below_wait_for_the_later_of_both(rules)
     # History is ready on 15 Nov; the oldest bad day, 1 Jun, leaves the window on 2 Dec.
     assert assessment.history_days_needed == 61
     assert assessment.earliest_enrollment_date == D(2024, 12, 2)
+
+
+# The edge the mutation run found open (make mutation): exactly the allowed days below.
+def test_exactly_the_allowed_days_below_do_not_delay_the_earliest_enrollment():
+    rules = Rules(
+        threshold=250,
+        max_days_below=10,
+        window_months=6,
+        warn_at_days_below=8,
+        contact_grace_days=7,
+    )
+    day = dt.date(2024, 9, 15)
+    low_days = [dt.date(2024, 6, d) for d in range(1, 11)]
+    facts = Facts(
+        day=day,
+        professional=True,
+        store_code="US",
+        store_enabled=True,
+        contact_problem=None,
+        first_snapshot_on=dt.date(2024, 1, 1),
+        latest_score=600,
+        days_below=len(low_days),
+        low_days=low_days,
+    )
+
+    assessment = assess(facts, rules)
+    assert assessment.eligible
+    assert assessment.earliest_enrollment_date == day
+    # One more day below: enrollment waits until the oldest leaves the window.
+    more = [dt.date(2024, 5, 31), *low_days]
+    later = assess(dataclasses.replace(facts, low_days=more, days_below=11), rules)
+    assert not later.eligible
+    assert later.earliest_enrollment_date == dt.date(2024, 12, 1)
