@@ -24,6 +24,9 @@ from cases.outreach import (
     plan,
 )
 
+# The rules and quiet windows the boundary strategies draw from too (tests/strategies.py).
+from tests.strategies import DEFAULT_RULES, quiet_windows
+
 HOUR = dt.timedelta(hours=1)
 DEADLINE = dt.timedelta(hours=72)
 
@@ -47,13 +50,6 @@ ZONES = [
     "UTC",
 ]
 
-DEFAULT_RULES = OutreachRules(
-    retry_after_hours=(4, 24, 48, 66),
-    quiet_hours=(dt.time(21), dt.time(8)),
-    warn_hours_left=(24, 6),
-    inactivity_warn_days=14,
-    inactivity_grace_days=7,
-)
 
 zones = st.sampled_from(ZONES)
 moments = st.datetimes(
@@ -61,9 +57,6 @@ moments = st.datetimes(
     max_value=dt.datetime(2037, 12, 31),
     timezones=st.just(dt.UTC),
 )
-# Quiet windows of whole quarter hours, overnight (21:00-08:00) or within a day (12:00-14:00).
-quarter_times = st.builds(dt.time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
-quiet_windows = st.tuples(quarter_times, quarter_times).filter(lambda w: w[0] != w[1])
 rules = st.one_of(
     st.just(DEFAULT_RULES),
     st.builds(
