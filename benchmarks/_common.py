@@ -597,7 +597,7 @@ class CaseMix:
 # due ones, then the other open ones. Every "random" choice is a hash of the case number.
 CASES_INSERT = """
 INSERT INTO cases_case (
-    seller_id, policy_area, severity, summary, evidence, upstream_id, assured,
+    seller_id, kind, policy_area, severity, summary, evidence, upstream_id, assured,
     assigned_to_id, status, opened_at, reach_deadline, first_attempt_at, contacted_at,
     sla_met, remediation_started_at, resolved_at, resolution_reason, escalated_at,
     escalation_reason, escalation_note, reinstated_at, last_seller_activity_at,
@@ -605,6 +605,7 @@ INSERT INTO cases_case (
     inactivity_warned_at, updated_at)
 SELECT
     %(first_seller)s + h.seller_pick %% %(sellers)s,
+    'critical_policy',
     (%(areas)s::text[])[1 + h.area_pick %% cardinality(%(areas)s::text[])],
     (%(severities)s::text[])[1 + h.severity_pick %% cardinality(%(severities)s::text[])],
     'Bench case ' || g.i,

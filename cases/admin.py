@@ -1,11 +1,11 @@
 """Cases in Django admin: read, fire transitions, reassign and correct through the services.
 
-Nothing here writes a case by hand. The fields a rule reads (seller, status, assurance,
-deadlines, timers, upstream id, assignee) are read-only for everybody; a manager
-reassigns through ``case_assign`` (the "Reassign to" field) and corrects the description
-through ``case_correct`` (``cases.correct_case``); each change is an event on the trail.
-Plan steps and notes are written on the desk, with their events; the trail, and the
-case it protects, are never deleted.
+Nothing here writes a case by hand. The fields a rule reads (seller, kind, status,
+assurance, deadlines and the first-attempt target, timers, upstream id, assignee) are
+read-only for everybody; a manager reassigns through ``case_assign`` (the "Reassign to"
+field) and corrects the description through ``case_correct`` (``cases.correct_case``);
+each change is an event on the trail. Plan steps and notes are written on the desk, with
+their events; the trail, and the case it protects, are never deleted.
 """
 
 from django import forms
@@ -108,6 +108,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
     fsm_forms = {"resolve": ReasonForm, "escalate": ReasonForm, "reinstate": ReasonForm}
     list_display = [
         "id",
+        "kind",
         "seller",
         "policy_area",
         "severity",
@@ -118,6 +119,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
         "opened_at",
     ]
     list_filter = [
+        "kind",
         "status",
         "severity",
         "policy_area",
@@ -131,7 +133,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     inlines = [RemediationStepInline, ContactAttemptInline, CaseEventInline]
     fieldsets = [
-        (None, {"fields": ["seller", "upstream_id", "status", "assured", "assigned_to"]}),
+        (None, {"fields": ["seller", "kind", "upstream_id", "status", "assured", "assigned_to"]}),
         ("Reassign", {"fields": ["reassign_to"]}),
         ("Description", {"fields": list(CORRECTABLE_FIELDS)}),
         (
@@ -140,6 +142,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
                 "fields": [
                     "opened_at",
                     "reach_deadline",
+                    "first_attempt_due",
                     "first_attempt_at",
                     "contacted_at",
                     "sla_met",

@@ -125,6 +125,7 @@ class CaseOut(serializers.ModelSerializer):
         model = Case
         fields = [
             "id",
+            "kind",
             "seller_id",
             "store",
             "policy_area",
@@ -136,6 +137,7 @@ class CaseOut(serializers.ModelSerializer):
             "assigned_to",
             "opened_at",
             "reach_deadline",
+            "first_attempt_due",
             "first_attempt_at",
             "contacted_at",
             "sla_met",
@@ -171,6 +173,24 @@ def max_length_of(model: type, field: str) -> int:
 class CaseIn(serializers.Serializer):
     # Checked as a seller id before the look-up: a NUL in it was a 500 on PostgreSQL.
     seller_id = seller_id_field(source="seller")
+    # A client opens critical policy cases only: account-health cases are AHA Desk's own,
+    # opened by the rating evaluation (cases.health). Sending another kind is a 400 naming
+    # the field rather than silently opening a case of the wrong kind.
+    kind = serializers.ChoiceField(
+        choices=[(Case.Kind.CRITICAL_POLICY.value, Case.Kind.CRITICAL_POLICY.label)],
+        required=False,
+        default=Case.Kind.CRITICAL_POLICY.value,
+        help_text=(
+            "Optional; only critical_policy. Account-health cases are opened by AHA Desk "
+            "when a seller's rating leaves Healthy, never through the API."
+        ),
+        error_messages={
+            "invalid_choice": (
+                "Only critical_policy cases are opened through the API: account-health "
+                "cases are opened by AHA Desk when a seller's rating leaves Healthy."
+            )
+        },
+    )
     policy_area = serializers.ChoiceField(choices=PolicyArea.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
     summary = serializers.CharField(max_length=max_length_of(Case, "summary"))

@@ -11,6 +11,10 @@ from sellers.models import PolicyArea, Severity, Store
 
 
 class CaseFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(
+        choices=Case.Kind.choices,
+        help_text="critical_policy (the 72-hour promise) or account_health; default: both.",
+    )
     status = ChoiceInFilter(
         choices=Case.Status.choices,
         help_text="One or more, comma-separated; default: every status.",
@@ -37,7 +41,7 @@ class CaseFilter(filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = ["status", "seller_id", "store", "assigned_to", "severity", "policy_area"]
+        fields = ["kind", "status", "seller_id", "store", "assigned_to", "severity", "policy_area"]
 
     def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         # The queue's own rule of "overdue", with every status left in.

@@ -9,11 +9,12 @@ what it is given); the call's words are rendered when Twilio asks for them.
 import datetime as dt
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template.loader import select_template
 from django.urls import reverse
 from django.utils import translation
 
 from cases.models import Case
+from cases.selectors import case_open_violations
 from config.email import Email, render_email
 
 Purpose = Case.AttemptPurpose
@@ -25,7 +26,18 @@ EMAIL_TEMPLATES = {
     Purpose.OUTREACH: "cases/outreach/emails/outreach",
     Purpose.DEADLINE_WARNING: "cases/outreach/emails/deadline_warning",
     Purpose.INACTIVITY_WARNING: "cases/outreach/emails/inactivity_warning",
+    Purpose.HEALTH_WARNING: "cases/outreach/emails/health_warning",
 }
+# An account-health case says other things: no 72-hour promise, the violations to fix.
+ACCOUNT_HEALTH_EMAIL_TEMPLATES = {
+    Purpose.OUTREACH: "cases/outreach/emails/account_health",
+}
+# The open violations a message lists, those that cost the most AHR points first.
+TOP_VIOLATIONS = 5
+
+
+def top_violations(case: Case) -> list:
+    return list(case_open_violations(case)[:TOP_VIOLATIONS])
 
 
 def context_for(case: Case, *, at: dt.datetime) -> dict:
@@ -43,18 +55,24 @@ def context_for(case: Case, *, at: dt.datetime) -> dict:
         "case_url": settings.PUBLIC_BASE_URL + reverse("cases:detail", args=[case.pk]),
         "inactivity_days": settings.AHA["INACTIVITY_WARN_DAYS"],
         "grace_days": settings.AHA["INACTIVITY_GRACE_DAYS"],
+        "violations": top_violations(case) if case.is_account_health else [],
+        "score": getattr(getattr(seller, "assurance", None), "latest_score", None),
     }
 
 
 def email_for(case: Case, purpose: str, *, language: str, at: dt.datetime) -> Email:
-    return render_email(
-        template=EMAIL_TEMPLATES[purpose], context=context_for(case, at=at), language=language
-    )
+    template = EMAIL_TEMPLATES[purpose]
+    if case.is_account_health:
+        template = ACCOUNT_HEALTH_EMAIL_TEMPLATES.get(purpose, template)
+    return render_email(template=template, context=context_for(case, at=at), language=language)
 
 
 def _text(template: str, case: Case, *, language: str, at: dt.datetime) -> str:
+    """Renders the account-health version of ``template`` for such a case, where one exists."""
+    folder, name = template.rsplit("/", 1)
+    names = [f"{folder}/account_health/{name}", template] if case.is_account_health else [template]
     with translation.override(language):
-        text = render_to_string(template, context_for(case, at=at))
+        text = select_template(names).render(context_for(case, at=at))
     return " ".join(text.split())
 
 

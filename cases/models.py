@@ -8,6 +8,9 @@ The lifecycle, readable from the transitions below::
                          │
                          └──reinstate (managers)──▶ contacted
 
+An account-health case (``kind``) also closes by itself: ``recover``, from any open
+state to resolved, when the seller's rating has been Healthy long enough (cases.health).
+
 ``status`` is protected: only these transitions change it, fired by the services in
 ``cases.services`` under a row lock. Every transition leaves a ``CaseEvent``.
 """
@@ -24,7 +27,15 @@ from sellers.models import PolicyArea, Seller, Severity
 from sellers.validators import UPSTREAM_ID_MAX_LENGTH, validate_upstream_id
 
 
+def _nobody(instance: "Case", user: object) -> bool:
+    return False
+
+
 class Case(ConcurrentTransitionMixin, models.Model):
+    class Kind(models.TextChoices):
+        CRITICAL_POLICY = "critical_policy", "Critical policy issue"
+        ACCOUNT_HEALTH = "account_health", "Account health"
+
     class Status(models.TextChoices):
         OPENED = "opened", "Opened"
         CONTACTED = "contacted", "Contacted"
@@ -43,12 +54,22 @@ class Case(ConcurrentTransitionMixin, models.Model):
         OUTREACH = "outreach", "Outreach to the seller"
         DEADLINE_WARNING = "deadline_warning", "Deadline warning"
         INACTIVITY_WARNING = "inactivity_warning", "Inactivity warning"
+        HEALTH_WARNING = "health_warning", "Rating fell to Unhealthy (to the specialist)"
 
     OPEN_STATUSES = (Status.OPENED, Status.CONTACTED, Status.IN_REMEDIATION)
     # What the desk sends itself: never shown to the seller.
-    INTERNAL_PURPOSES = (AttemptPurpose.DEADLINE_WARNING,)
+    INTERNAL_PURPOSES = (AttemptPurpose.DEADLINE_WARNING, AttemptPurpose.HEALTH_WARNING)
 
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="cases")
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.CRITICAL_POLICY,
+        help_text=(
+            "Critical policy issue: opened upstream, the 72-hour promise when assured. "
+            "Account health: opened by AHA Desk when the seller's rating leaves Healthy."
+        ),
+    )
     policy_area = models.CharField(max_length=32, choices=PolicyArea.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices)
     # Text limits (issue 9): the API's serializers and the desk's forms take them from here.
@@ -77,6 +98,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     opened_at = models.DateTimeField(default=timezone.now)
     reach_deadline = models.DateTimeField(null=True, blank=True)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
+    first_attempt_due = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Account health cases: the first call is due within one business day.",
+    )
     contacted_at = models.DateTimeField(null=True, blank=True)
     sla_met = models.BooleanField(null=True, blank=True, help_text="Reached before the deadline.")
     remediation_started_at = models.DateTimeField(null=True, blank=True)
@@ -135,11 +161,43 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 fields=["reach_deadline", "opened_at", "id"], name="case_deadline_order_idx"
             ),
             models.Index(fields=["seller", "-opened_at"], name="case_seller_idx"),
-            # The sweep reads only the cases with a timer set, earliest first.
+            # Account-health cases (issue 15): their desk queue (earliest first-call target
+            # first), the API's list of them (no deadline, so by opening), their report.
             models.Index(
-                fields=["next_action_at"],
+                fields=["first_attempt_due", "opened_at", "id"],
+                condition=models.Q(
+                    kind="account_health", status__in=["opened", "contacted", "in_remediation"]
+                ),
+                name="case_health_open_due_idx",
+            ),
+            models.Index(
+                fields=["assigned_to", "first_attempt_due", "opened_at", "id"],
+                condition=models.Q(
+                    kind="account_health", status__in=["opened", "contacted", "in_remediation"]
+                ),
+                name="case_health_open_assignee_idx",
+            ),
+            models.Index(
+                fields=["reach_deadline", "opened_at", "id"],
+                condition=models.Q(kind="account_health"),
+                name="case_health_order_idx",
+            ),
+            # The sweep reads only the cases with a timer set, earliest first; with the id
+            # a batch of a wave (50,000 cases due at one moment) is read in order, unsorted.
+            models.Index(
+                fields=["next_action_at", "id"],
                 condition=models.Q(next_action_at__isnull=False),
                 name="case_next_action_idx",
+            ),
+        ]
+        constraints = [
+            # One open account-health case per seller (docs/domain.md "Account health").
+            models.UniqueConstraint(
+                fields=["seller"],
+                condition=models.Q(
+                    kind="account_health", status__in=["opened", "contacted", "in_remediation"]
+                ),
+                name="case_one_open_account_health",
             ),
         ]
 
@@ -153,6 +211,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def is_account_health(self) -> bool:
+        return self.kind == self.Kind.ACCOUNT_HEALTH
+
     # --- Conditions ------------------------------------------------------------------
 
     def has_plan(self) -> bool:
@@ -162,6 +224,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def plan_done(self) -> bool:
         """A case is resolved when every step of its plan is done."""
         return not self.steps.filter(done_at__isnull=True).exists()
+
+    def about_account_health(self) -> bool:
+        return self.kind == self.Kind.ACCOUNT_HEALTH
 
     # --- Transitions -----------------------------------------------------------------
     # Each takes ``by`` (the user) or ``process`` (a system process) and ``reason``;
@@ -220,6 +285,20 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.escalated_at = timezone.now()
         self.escalation_reason = kind
         self.escalation_note = reason
+
+    @transition(
+        field=status,
+        source=[Status.OPENED, Status.CONTACTED, Status.IN_REMEDIATION],
+        target=Status.RESOLVED,
+        conditions=[about_account_health],
+        # Fired only by the evaluation (cases.health), never from the desk or the API.
+        permission=_nobody,
+        custom={"label": "Close as recovered", "done": "closed as recovered", "needs_reason": True},
+    )
+    def recover(self, *, by=None, reason: str = "", process: str = "") -> None:
+        """An account-health case closes by itself once the rating is Healthy again."""
+        self.resolved_at = timezone.now()
+        self.resolution_reason = reason
 
     @transition(
         field=status,

@@ -20,6 +20,7 @@ from django.conf import settings
 
 OPENED = "opened"
 IN_REMEDIATION = "in_remediation"
+ACCOUNT_HEALTH = "account_health"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class TimerState:
     last_seller_activity_at: dt.datetime | None
     remediation_started_at: dt.datetime | None
     inactivity_warned_at: dt.datetime | None
+    kind: str = "critical_policy"
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ def warning_times(state: TimerState, rules: OutreachRules) -> list[tuple[int, dt
 
 def plan(state: TimerState, now: dt.datetime, rules: OutreachRules) -> Due:
     """What is due at ``now``, and when the case next needs looking at."""
+    if state.kind == ACCOUNT_HEALTH:
+        return _plan_account_health(state, now, rules)
     if state.status == OPENED and state.assured and state.reach_deadline is not None:
         return _plan_assured_outreach(state, now, rules)
     if state.status == OPENED:
@@ -183,6 +187,18 @@ def _plan_assured_outreach(state: TimerState, now: dt.datetime, rules: OutreachR
     )
 
 
+def _plan_account_health(state: TimerState, now: dt.datetime, rules: OutreachRules) -> Due:
+    """An account-health case: the email at once, one call (with the text) in the seller's
+    daytime, while the case is still opened; no deadline, warnings or escalation."""
+    keep = {"deadline_warnings": state.deadline_warnings}
+    if state.status != OPENED or state.call_rounds:
+        return Due(call_rounds=state.call_rounds, **keep)
+    call_at = outside_quiet_hours(state.opened_at, state.time_zone, rules)
+    if now < call_at:
+        return Due(opening_email=not state.outreach_started, next_at=call_at, **keep)
+    return Due(opening_email=not state.outreach_started, call=True, call_rounds=1, **keep)
+
+
 def _plan_remediation(state: TimerState, now: dt.datetime, rules: OutreachRules) -> Due:
     base = state.last_seller_activity_at or state.remediation_started_at or state.opened_at
     keep = {"call_rounds": state.call_rounds, "deadline_warnings": state.deadline_warnings}
@@ -215,6 +231,7 @@ def state_of(case) -> TimerState:
         last_seller_activity_at=case.last_seller_activity_at,
         remediation_started_at=case.remediation_started_at,
         inactivity_warned_at=case.inactivity_warned_at,
+        kind=case.kind,
     )
 
 

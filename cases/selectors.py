@@ -16,6 +16,7 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent
 from cases.services import UnknownTransition, transition_spec
 from notifications.models import ContactAttempt
+from sellers.models import Violation
 
 DESK_PERMISSION = "accounts.use_desk"
 
@@ -39,6 +40,32 @@ def cases_visible_to(user) -> QuerySet[Case]:
     return cases.none()
 
 
+def _narrowed(
+    cases: QuerySet[Case] | None,
+    *,
+    user,
+    status: list[str] | None,
+    store: str | None,
+    severity: str | None,
+    policy_area: str | None,
+) -> QuerySet[Case]:
+    """The queues' shared filters: open cases unless ``status`` says, one specialist's."""
+    if cases is None:
+        cases = Case.objects.select_related("seller__store", "assigned_to")
+    status = status or list(Case.OPEN_STATUSES)
+    if set(status) != set(Case.Status.values):
+        cases = cases.filter(status__in=status)
+    if user is not None:
+        cases = cases.filter(assigned_to=user)
+    if store:
+        cases = cases.filter(seller__store__code=store)
+    if severity:
+        cases = cases.filter(severity=severity)
+    if policy_area:
+        cases = cases.filter(policy_area=policy_area)
+    return cases
+
+
 def case_queue(
     *,
     cases: QuerySet[Case] | None = None,
@@ -56,24 +83,53 @@ def case_queue(
     specialist's queue.
     """
     now = now or timezone.now()
-    if cases is None:
-        cases = Case.objects.select_related("seller__store", "assigned_to")
-    status = status or list(Case.OPEN_STATUSES)
-    if set(status) != set(Case.Status.values):
-        cases = cases.filter(status__in=status)
-    if user is not None:
-        cases = cases.filter(assigned_to=user)
-    if store:
-        cases = cases.filter(seller__store__code=store)
-    if severity:
-        cases = cases.filter(severity=severity)
-    if policy_area:
-        cases = cases.filter(policy_area=policy_area)
+    cases = _narrowed(
+        cases, user=user, status=status, store=store, severity=severity, policy_area=policy_area
+    )
     if overdue is True:
         cases = cases.filter(reach_deadline__lt=now, status=Case.Status.OPENED)
     elif overdue is False:
         cases = cases.exclude(reach_deadline__lt=now, status=Case.Status.OPENED)
     return cases.order_by(F("reach_deadline").asc(nulls_last=True), "opened_at", "pk")
+
+
+def account_health_queue(
+    *,
+    cases: QuerySet[Case] | None = None,
+    user=None,
+    status: list[str] | None = None,
+    store: str | None = None,
+    severity: str | None = None,
+    policy_area: str | None = None,
+) -> QuerySet[Case]:
+    """Account-health cases (open, or those of ``status``), earliest first-attempt target
+    first, with the seller's current rating (``seller.assurance``) read in the same query.
+
+    ``cases`` and ``user`` as for ``case_queue``. There is no 72-hour deadline to order
+    by: the target is ``first_attempt_due`` (one business day, cases.health).
+    """
+    cases = _narrowed(
+        cases, user=user, status=status, store=store, severity=severity, policy_area=policy_area
+    )
+    cases = cases.filter(kind=Case.Kind.ACCOUNT_HEALTH).select_related("seller__assurance")
+    return cases.order_by(F("first_attempt_due").asc(nulls_last=True), "opened_at", "pk")
+
+
+def first_attempt_late(case: Case, now: dt.datetime) -> bool:
+    """An account-health case whose first-attempt target passed with no attempt made."""
+    return (
+        case.first_attempt_due is not None
+        and case.first_attempt_at is None
+        and case.first_attempt_due < now
+    )
+
+
+def case_open_violations(case: Case) -> QuerySet[Violation]:
+    """The seller's open violations, those costing the most AHR points first (what the
+    specialist walks the seller through on an account-health case)."""
+    return case.seller.violations.filter(status=Violation.Status.OPEN).order_by(
+        "-points", "-opened_on", "pk"
+    )
 
 
 def case_list(*, viewer, **filters: object) -> QuerySet[Case]:

@@ -18,6 +18,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from accounts.models import User
 from cases.models import Case, CaseEvent, CaseNote, RemediationStep
+from cases.notices import critical_case_opened_post
 from cases.outreach import next_action_for
 from cases.tasks import sweep_case_task
 from config.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -153,6 +154,7 @@ def case_open(
                 ),
             )
             enqueue_on_commit(sweep_case_task, case.pk)
+            critical_case_opened_post(case)
             if case.assigned_to_id:
                 CaseEvent.objects.create(
                     case=case,

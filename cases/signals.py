@@ -1,9 +1,12 @@
-"""The one receiver that writes the audit event of every transition (docs/domain.md "Cases")."""
+"""The one receiver that writes the audit event of every transition (docs/domain.md "Cases"),
+and posts the seller's portal notification of a milestone (cases.notices) with it: both
+commit or roll back with the transition."""
 
 from django.dispatch import receiver
 from django_fsm.signals import post_transition
 
 from cases.models import Case, CaseEvent
+from cases.notices import case_milestone_post
 
 
 @receiver(post_transition, sender=Case, dispatch_uid="cases.audit_transition")
@@ -14,7 +17,7 @@ def record_transition(
         return
     method_kwargs = kwargs.get("method_kwargs") or {}
     by = method_kwargs.get("by")
-    CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=instance,
         kind=CaseEvent.Kind.TRANSITION,
         transition=name,
@@ -24,3 +27,4 @@ def record_transition(
         actor_process=method_kwargs.get("process", "") or ("" if by else "system"),
         reason=method_kwargs.get("reason", ""),
     )
+    case_milestone_post(case=instance, transition=name, event=event)

@@ -20,3 +20,11 @@ def sweep_case_task(case_id: int) -> dict:
     from cases.timers import sweep_case
 
     return sweep_case(case_id).as_dict()
+
+
+@shared_task(name="cases.tasks.announce_plan_steps_due", ignore_result=True)
+def announce_plan_steps_due() -> int:
+    """Daily: posts (and emails) the seller's plan steps due soon, once per step."""
+    from cases.notices import plan_steps_announce_due
+
+    return plan_steps_announce_due()

@@ -39,6 +39,8 @@ from cases.outreach import Due, OutreachRules, plan, state_of
 from cases.services import CaseConflict, case_transition_locked
 from notifications.models import ContactAttempt
 from notifications.services import attempt_create, requeue_due_attempts
+from sellers.models import NotificationPreferences
+from sellers.models import SellerNotification as Notice
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +199,8 @@ def _act(case: Case, now: dt.datetime, rules: OutreachRules, report: SweepReport
 
 def _email_seller(case: Case, purpose: str, now: dt.datetime, report: SweepReport) -> None:
     language = case.seller.store.language
-    recipients = case.seller.notification_emails()
+    kind = Notice.Kind.ACCOUNT_HEALTH if case.is_account_health else Notice.Kind.CRITICAL_CASE
+    recipients = case.seller.notification_emails(kind)
     email = email_for(case, purpose, language=language, at=now) if recipients else None
     for address in recipients:
         attempt_create(
@@ -215,7 +218,11 @@ def _email_seller(case: Case, purpose: str, now: dt.datetime, report: SweepRepor
             case=case,
             kind=CaseEvent.Kind.OUTREACH,
             actor_process=PROCESS,
-            reason="No email address on file for the seller: email skipped.",
+            reason=(
+                "No email address on file for the seller: email skipped."
+                if NotificationPreferences.of(case.seller).wants_email(kind)
+                else "The seller turned these emails off in their preferences: email skipped."
+            ),
             created_at=now,
         )
 

@@ -8,6 +8,7 @@ missing reason is an error message with nothing changed, a refusal is the 403 pa
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import Paginator
@@ -20,7 +21,14 @@ from django.views import View
 
 from cases.forms import AssignForm, NewCaseForm, NoteForm, QueueFilterForm, RemediationStepForm
 from cases.models import Case, RemediationStep
-from cases.selectors import case_queue, case_timeline, cases_visible_to
+from cases.selectors import (
+    account_health_queue,
+    case_open_violations,
+    case_queue,
+    case_timeline,
+    cases_visible_to,
+    first_attempt_late,
+)
 from cases.services import (
     CONTACT_CHANNELS,
     CONTACT_EVIDENCE_MAX_LENGTH,
@@ -36,7 +44,7 @@ from cases.services import (
 )
 from config.errors import InvalidInput
 from config.problem_details import ProblemsAsMessagesMixin
-from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY
+from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY, band
 from sellers.selectors import seller_assurance
 
 QUEUE_PAGE_SIZE = 50
@@ -76,34 +84,57 @@ class Countdown:
 
 
 class QueueView(PermissionRequiredMixin, View):
-    """My queue (cases assigned to me) or the team queue (every open case), most urgent first."""
+    """My queue (cases assigned to me) or the team queue (every open case), most urgent first.
+
+    Two kinds of case, two queues (``?kind=``): critical policy cases (the default, the
+    72-hour promise, by time left to reach the seller) and account-health cases (opened
+    when a rating leaves Healthy, by their first-attempt target). The default stays the
+    critical queue alone: mixing the two would bury the promise's countdowns under cases
+    that have none, and put every account-health case last whatever its own target.
+    """
 
     permission_required = "accounts.use_desk"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         scope = "team" if request.GET.get("scope") == "team" else "mine"
+        health = request.GET.get("kind") == Case.Kind.ACCOUNT_HEALTH
+        kind = Case.Kind.ACCOUNT_HEALTH if health else Case.Kind.CRITICAL_POLICY
         form = QueueFilterForm(request.GET)
         filters, ignored = form.applied()
         for sentence in ignored:
             messages.warning(request, sentence)
         visible = cases_visible_to(request.user)
-        cases = case_queue(
-            cases=visible,
-            user=request.user if scope == "mine" else None,
-            status=[filters["status"]] if filters["status"] else None,
-            store=filters["store"],
-            severity=filters["severity"],
-            policy_area=filters["policy_area"],
-        )
+        selected = {
+            "user": request.user if scope == "mine" else None,
+            "status": [filters["status"]] if filters["status"] else None,
+            "store": filters["store"],
+            "severity": filters["severity"],
+            "policy_area": filters["policy_area"],
+        }
+        if health:
+            cases = account_health_queue(cases=visible, **selected)
+        else:
+            cases = case_queue(cases=visible.filter(kind=Case.Kind.CRITICAL_POLICY), **selected)
         page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
         now = timezone.now()
         for case in page:
             case.countdown = Countdown.of(case, now)
+            case.first_attempt_late = first_attempt_late(case, now)
+            state = getattr(case.seller, "assurance", None) if health else None
+            case.seller_score = state.latest_score if state else None
+            case.seller_band = band(case.seller_score)
+            case.seller_band_label = BAND_LABELS.get(case.seller_band, "")
+        mine = Q(assigned_to=request.user)
+        in_scope = mine if scope == "mine" else Q()
         counts = visible.filter(status__in=Case.OPEN_STATUSES).aggregate(
-            mine=Count("pk", filter=Q(assigned_to=request.user)), team=Count("pk")
+            mine=Count("pk", filter=mine & Q(kind=kind)),
+            team=Count("pk", filter=Q(kind=kind)),
+            critical_policy=Count("pk", filter=in_scope & Q(kind=Case.Kind.CRITICAL_POLICY)),
+            account_health=Count("pk", filter=in_scope & Q(kind=Case.Kind.ACCOUNT_HEALTH)),
         )
         context = {
             "scope": scope,
+            "kind": kind,
             "form": form,
             "filtered": any(filters.values()),
             "page": page,
@@ -133,6 +164,7 @@ def render_case(
     if case.status == Case.Status.IN_REMEDIATION and "resolve" not in names:
         hints.append("Mark every plan step done to resolve the case.")
     assurance = seller_assurance(seller)
+    now = timezone.now()
     can_assign = user.has_perm("cases.assign_case")
     context = {
         "case": case,
@@ -141,7 +173,11 @@ def render_case(
         "band_label": BAND_LABELS.get(assurance["band"], ""),
         # seller_assurance read the contact already: the relation is cached on ``seller``.
         "contact": getattr(seller, "emergency_contact", None),
-        "countdown": Countdown.of(case, timezone.now()),
+        "countdown": None if case.is_account_health else Countdown.of(case, now),
+        # Account-health cases: the first-attempt target and what costs the seller points.
+        "first_attempt_late": first_attempt_late(case, now),
+        "first_attempt_business_days": settings.AHA["HEALTH_FIRST_ATTEMPT_BUSINESS_DAYS"],
+        "violations": list(case_open_violations(case)) if case.is_account_health else [],
         "events": case_timeline(case, user),
         "notes": case.notes.select_related("author"),
         "steps": steps,

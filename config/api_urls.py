@@ -18,6 +18,21 @@ urlpatterns = [
         sellers_api.SellerViolations.as_view(),
         name="api-seller-violations",
     ),
+    path(
+        "sellers/<str:seller_id>/notifications/",
+        sellers_api.SellerNotificationList.as_view(),
+        name="api-seller-notifications",
+    ),
+    path(
+        "sellers/<str:seller_id>/notifications/read/",
+        sellers_api.SellerNotificationsRead.as_view(),
+        name="api-seller-notifications-read",
+    ),
+    path(
+        "sellers/<str:seller_id>/notification-preferences/",
+        sellers_api.SellerNotificationPreferences.as_view(),
+        name="api-seller-notification-preferences",
+    ),
     path("ahr/", sellers_api.AhrFeed.as_view(), name="api-ahr"),
     path("violations/", sellers_api.ViolationFeed.as_view(), name="api-violations"),
     path("cases/", cases_api.CaseCollection.as_view(), name="api-cases"),

@@ -2,9 +2,15 @@
 
 import phonenumbers
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from sellers.models import CALLABLE_NUMBER_TYPES, PhoneVerification
+from sellers.models import (
+    CALLABLE_NUMBER_TYPES,
+    NotificationPreferences,
+    PhoneVerification,
+    SellerNotification,
+)
 
 
 class EmergencyContactForm(forms.Form):
@@ -60,3 +66,50 @@ class VerificationCheckForm(forms.Form):
             }
         ),
     )
+
+
+class NotificationPreferencesForm(forms.Form):
+    """Email on or off per optional kind of notification, and a second address.
+
+    The urgent kinds (``SellerNotification.URGENT_KINDS``) are not fields: they are always
+    emailed and the page shows them as such. Whether a choice may be saved is
+    ``notification_preferences_set``'s to judge.
+    """
+
+    second_email = forms.EmailField(
+        label=_("Second email address (optional)"),
+        required=False,
+        max_length=254,
+        help_text=_("We also send every email to this address. Leave empty for none."),
+        error_messages={"invalid": _("Enter a valid email address, e.g. name@example.com.")},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, field in NotificationPreferences.OPTIONAL_KINDS.items():
+            self.fields[field] = forms.BooleanField(
+                label=SellerNotification.Kind(kind).label, required=False
+            )
+
+    @classmethod
+    def initial_for(cls, preferences: NotificationPreferences) -> dict[str, object]:
+        initial: dict[str, object] = {"second_email": preferences.second_email}
+        for field in NotificationPreferences.OPTIONAL_KINDS.values():
+            initial[field] = getattr(preferences, field)
+        return initial
+
+    def kind_fields(self) -> list[forms.BoundField]:
+        return [self[field] for field in NotificationPreferences.OPTIONAL_KINDS.values()]
+
+    def email_choices(self) -> dict[str, bool]:
+        """``{kind: on?}`` of the submitted form, for ``notification_preferences_set``."""
+        return {
+            str(kind): self.cleaned_data[field]
+            for kind, field in NotificationPreferences.OPTIONAL_KINDS.items()
+        }
+
+    def field_for(self, name: str) -> str | None:
+        """The form field of a service's error key (a field, or a kind), else None."""
+        if name in self.fields:
+            return name
+        return NotificationPreferences.OPTIONAL_KINDS.get(name)

@@ -17,4 +17,29 @@ urlpatterns = [
         views.VerificationCodeCheckView.as_view(),
         name="contact_verify",
     ),
+    path(
+        "sellers/<str:seller_id>/preferences/",
+        views.PreferencesView.as_view(),
+        name="preferences",
+    ),
+    path(
+        "sellers/<str:seller_id>/notifications/",
+        views.NotificationsView.as_view(),
+        name="notifications",
+    ),
+    path(
+        "sellers/<str:seller_id>/notifications/read/",
+        views.NotificationsReadView.as_view(),
+        name="notifications_read",
+    ),
+    path(
+        "sellers/<str:seller_id>/notifications/unread/",
+        views.UnreadCountView.as_view(),
+        name="notifications_unread",
+    ),
+    path(
+        "sellers/<str:seller_id>/notifications/<int:notice_id>/",
+        views.NotificationOpenView.as_view(),
+        name="notification_open",
+    ),
 ]

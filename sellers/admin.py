@@ -1,4 +1,10 @@
-"""Sellers in Django admin. Titles name a seller by the marketplace's id (``seller_id``)."""
+"""Sellers in Django admin. Titles name a seller by the marketplace's id (``seller_id``).
+
+What the evaluation and the notices write (band changes, the notification centre) is a
+record, read here and never edited. A seller's notification preferences are the seller's
+own choice, made on the portal: staff read them (to answer "why did I get no email?")
+but do not change them, so a change is always the seller's.
+"""
 
 from django.contrib import admin
 from django.db import models
@@ -8,10 +14,13 @@ from config.admin import ReadOnlyAdminMixin
 from sellers.models import (
     AccountHealthSnapshot,
     AssuranceState,
+    BandChange,
     EmergencyContact,
     EnrollmentEvent,
+    NotificationPreferences,
     PhoneVerification,
     Seller,
+    SellerNotification,
     Store,
     Violation,
 )
@@ -188,3 +197,64 @@ class PhoneVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Number")
     def masked_phone(self, verification: PhoneVerification) -> str:
         return masked(verification.phone)
+
+
+@admin.register(BandChange)
+class BandChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Moves between rating bands, recorded by the evaluation (append-only)."""
+
+    list_display = ["effective_on", "seller", "from_band", "to_band", "score", "created_at"]
+    list_filter = ["to_band", "from_band", "seller__store"]
+    search_fields = ["seller__seller_id"]
+    list_select_related = ["seller"]
+    date_hierarchy = "effective_on"
+    show_full_result_count = False
+
+
+@admin.register(SellerNotification)
+class SellerNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The seller's notification centre as posted: what they were told, read and emailed."""
+
+    list_display = [
+        "created_at",
+        "seller",
+        "kind",
+        "title",
+        "read_at",
+        "email_wanted",
+        "emailed_at",
+    ]
+    list_filter = ["kind", "email_wanted", "seller__store"]
+    search_fields = ["seller__seller_id"]
+    list_select_related = ["seller"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = [
+        "seller",
+        "kind",
+        "title",
+        "body",
+        "link",
+        "created_at",
+        "read_at",
+        "email_wanted",
+        "emailed_at",
+        "dedupe_key",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(NotificationPreferences)
+class NotificationPreferencesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The seller's choices (portal): read-only for staff, so every change is the seller's."""
+
+    list_display = [
+        "seller",
+        "second_email",
+        *NotificationPreferences.OPTIONAL_KINDS.values(),
+        "updated_at",
+    ]
+    list_filter = [*NotificationPreferences.OPTIONAL_KINDS.values()]
+    search_fields = ["seller__seller_id"]
+    list_select_related = ["seller"]
+    show_full_result_count = False

@@ -3,6 +3,9 @@
 Upstream systems hold the ``sellers.push_feed`` permission (``manage.py
 issue_api_token NAME``); specialists and managers read every seller; a seller's
 logins read only their own seller. Others get 404, never another seller's data.
+
+The seller's notification centre and notification preferences are read by whoever may
+see the seller, and changed only by the seller's own logins (403 for anyone else).
 Errors are RFC 9457 problems from the one handler (``config.problem_details``).
 """
 
@@ -19,13 +22,27 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from config.errors import InvalidInput, NotFound
+from config.errors import Forbidden, InvalidInput, NotFound
 from config.parsers import JSONParser
 from config.problem_details import problem_responses
 from sellers.filters import SellerFilter, ViolationFilter
-from sellers.models import EmergencyContact, Seller, Store, Violation
-from sellers.selectors import seller_assurance, sellers_visible_to, violations_by_severity
+from sellers.models import (
+    EmergencyContact,
+    NotificationPreferences,
+    Seller,
+    SellerNotification,
+    Store,
+    Violation,
+)
+from sellers.selectors import (
+    seller_assurance,
+    seller_notifications,
+    sellers_visible_to,
+    unread_notification_count,
+    violations_by_severity,
+)
 from sellers.services import ahr_ingest, seller_upsert, violation_upsert_many
+from sellers.services.notices import notification_preferences_set, notifications_mark_read
 from sellers.services.violations import FIELDS as VIOLATION_FIELDS
 from sellers.validators import seller_id_field, seller_id_problem, upstream_id_field
 
@@ -342,3 +359,208 @@ class SellerViolations(ListAPIView):
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+def own_seller(request: Request, seller_id: str) -> Seller:
+    """The seller of the URL if the request is one of its own logins: 404 when the reader
+    may not see it, 403 when they may see but not change it (the desk, upstream)."""
+    seller = visible_seller(request, seller_id)
+    if not seller.users.filter(pk=request.user.pk).exists():
+        raise Forbidden("Only the seller's own logins may change this.")
+    return seller
+
+
+class NotificationOut(serializers.ModelSerializer):
+    read = serializers.SerializerMethodField()
+    urgent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SellerNotification
+        fields = ["id", "kind", "title", "body", "link", "created_at", "read", "read_at", "urgent"]
+
+    def get_read(self, notice: SellerNotification) -> bool:
+        return notice.read_at is not None
+
+    def get_urgent(self, notice: SellerNotification) -> bool:
+        return notice.urgent
+
+
+class SellerNotificationList(ListAPIView):
+    """The seller's notification centre, newest first (what the portal's page lists)."""
+
+    serializer_class = NotificationOut
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular, making the schema
+            return SellerNotification.objects.none()
+        return seller_notifications(visible_seller(self.request, self.kwargs["seller_id"]))
+
+    @extend_schema(
+        responses={200: NotificationOut(many=True), **problem_responses(400, 401, 404)},
+        summary="A seller's notifications, newest first, with whether each is read.",
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+MAX_IDS = 1_000
+IDS_PROBLEM = (
+    f'Send {{"ids": [...]}} with at most {MAX_IDS:,} notification ids (whole numbers), '
+    "or no ids to mark every notification read."
+)
+
+
+def _ids_to_mark(data: object) -> list[int] | None:
+    """The ids of the body ``{"ids": [...]}``, None for all (no body, or no ids)."""
+    if data is None or (isinstance(data, dict) and "ids" not in data):
+        return None
+    ids = data.get("ids") if isinstance(data, dict) else None
+    if (
+        not isinstance(ids, list)
+        or len(ids) > MAX_IDS
+        or not all(
+            isinstance(id_, int) and not isinstance(id_, bool) and 0 < id_ < 2**63 for id_ in ids
+        )
+    ):
+        raise InvalidInput({"ids": [IDS_PROBLEM]})
+    return ids
+
+
+class SellerNotificationsRead(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=inline_serializer(
+            "NotificationsReadIn",
+            {
+                "ids": serializers.ListField(
+                    child=serializers.IntegerField(min_value=1),
+                    required=False,
+                    max_length=MAX_IDS,
+                    help_text="The notifications to mark read; leave out for all of them.",
+                )
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "NotificationsReadOut",
+                {
+                    "marked": serializers.IntegerField(help_text="How many were unread."),
+                    "unread": serializers.IntegerField(help_text="How many are unread now."),
+                },
+            ),
+            **problem_responses(400, 401, 403, 404, 415),
+        },
+        summary="Mark a seller's notifications read (the seller's own logins).",
+    )
+    def post(self, request: Request, seller_id: str) -> Response:
+        seller = own_seller(request, seller_id)
+        # Ids of other sellers' notifications are ignored: the service marks only these.
+        marked = notifications_mark_read(seller=seller, ids=_ids_to_mark(request.data))
+        return Response({"marked": marked, "unread": unread_notification_count(seller)})
+
+
+def _kind_flags(*, urgent_read_only: bool) -> dict[str, serializers.Field]:
+    flags = {}
+    for kind in SellerNotification.Kind:
+        if kind in SellerNotification.URGENT_KINDS:
+            if urgent_read_only:
+                flags[kind.value] = serializers.BooleanField(
+                    read_only=True, help_text=f"{kind.label}: urgent, always emailed."
+                )
+        else:
+            flags[kind.value] = serializers.BooleanField(
+                required=urgent_read_only, help_text=f"{kind.label}: email on?"
+            )
+    return flags
+
+
+class NotificationPreferencesOut(serializers.Serializer):
+    second_email = serializers.CharField(
+        allow_blank=True, help_text="Every email also goes here; empty for none."
+    )
+    email = inline_serializer("NotificationEmailChoices", _kind_flags(urgent_read_only=True))
+    urgent = serializers.ListField(
+        child=serializers.CharField(), help_text="The kinds that are always emailed."
+    )
+
+
+def preferences_out(seller: Seller) -> dict:
+    preferences = NotificationPreferences.of(seller)
+    return {
+        "second_email": preferences.second_email,
+        "email": {kind.value: preferences.wants_email(kind) for kind in SellerNotification.Kind},
+        "urgent": [str(kind) for kind in SellerNotification.URGENT_KINDS],
+    }
+
+
+PREFERENCE_KEYS = ("second_email", "email")
+
+
+def _preference_changes(data: object) -> tuple[str | None, dict]:
+    """``second_email`` and ``email`` of a PATCH body, each checked for its type."""
+    if not isinstance(data, dict):
+        message = "The body must be a JSON object with second_email and/or email."
+        raise InvalidInput({api_settings.NON_FIELD_ERRORS_KEY: [message]}, detail=message)
+    errors = {
+        str(key): ["Not a preference: send second_email and/or email."]
+        for key in data
+        if key not in PREFERENCE_KEYS
+    }
+    second_email = data.get("second_email")
+    if second_email is not None and not isinstance(second_email, str):
+        errors["second_email"] = ["Must be an email address, or empty for none."]
+    email = data.get("email", {})
+    if not isinstance(email, dict):
+        errors["email"] = ["Must be an object of {kind: true or false}."]
+    if errors:
+        raise InvalidInput(errors)
+    return second_email, email
+
+
+class SellerNotificationPreferences(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        responses={200: NotificationPreferencesOut, **problem_responses(401, 404)},
+        summary="A seller's email choices per kind of notification, and a second address.",
+    )
+    def get(self, request: Request, seller_id: str) -> Response:
+        seller = visible_seller(request, seller_id)
+        return Response(NotificationPreferencesOut(preferences_out(seller)).data)
+
+    @extend_schema(
+        request=inline_serializer(
+            "NotificationPreferencesIn",
+            {
+                "second_email": serializers.CharField(
+                    required=False,
+                    allow_blank=True,
+                    max_length=254,
+                    help_text="A second address for every email; empty to remove it.",
+                ),
+                "email": inline_serializer(
+                    "NotificationEmailChoicesIn",
+                    _kind_flags(urgent_read_only=False),
+                    required=False,
+                    help_text="Email on or off per kind; urgent kinds cannot be switched off.",
+                ),
+            },
+        ),
+        responses={200: NotificationPreferencesOut, **problem_responses(400, 401, 403, 404, 415)},
+        summary="Change the email choices (the seller's own logins); urgent kinds are refused.",
+    )
+    def patch(self, request: Request, seller_id: str) -> Response:
+        seller = own_seller(request, seller_id)
+        second_email, email = _preference_changes(request.data)
+        try:
+            notification_preferences_set(seller=seller, second_email=second_email, email=email)
+        except InvalidInput as error:
+            # A kind is named as the member of ``email`` it was sent in.
+            raise InvalidInput(
+                {
+                    name if name in PREFERENCE_KEYS else f"email.{name}": field_messages
+                    for name, field_messages in error.errors.items()
+                }
+            ) from None
+        return Response(NotificationPreferencesOut(preferences_out(seller)).data)

@@ -19,6 +19,9 @@ from django.conf import settings
 HEALTHY = "healthy"
 AT_RISK = "at_risk"
 UNHEALTHY = "unhealthy"
+# Band edges (docs/domain.md "Account Health Rating"): the marketplace's, not ours to tune.
+HEALTHY_FROM = 200
+AT_RISK_FROM = 100
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,19 @@ def band(score: int | None) -> str | None:
     """
     if score is None:
         return None
-    if score >= 200:
+    if score >= HEALTHY_FROM:
         return HEALTHY
-    if score >= 100:
+    if score >= AT_RISK_FROM:
         return AT_RISK
     return UNHEALTHY
+
+
+def band_sql(column: str) -> str:
+    """:func:`band` as a SQL expression of a score column ('' for NULL)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN '' WHEN {column} >= {HEALTHY_FROM} THEN '{HEALTHY}' "
+        f"WHEN {column} >= {AT_RISK_FROM} THEN '{AT_RISK}' ELSE '{UNHEALTHY}' END"
+    )
 
 
 @dataclass(frozen=True)

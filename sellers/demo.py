@@ -44,6 +44,8 @@ class DemoSeller:
     low_days_ago: tuple[int, ...] = ()
     logins: tuple[str, ...] = ()
     violations: tuple[DemoViolation, ...] = field(default_factory=tuple)
+    # Today's value, when it is not the drift's: an at-risk seller's fall.
+    latest_score: int | None = None
 
 
 DEMO_SELLERS = [
@@ -145,6 +147,22 @@ DEMO_SELLERS = [
         ),
     ),
     DemoSeller(
+        seller_id="DEMO-US-005",
+        name="Slipping Sales Co",
+        store="US",
+        situation="at risk today (AHR 170): an account-health case, outreach under way",
+        phone="+14155550106",
+        typical_score=380,
+        latest_score=170,
+        violations=(
+            DemoViolation("late_shipment_rate", "high", 60, "Late shipment rate 9% this month.", 6),
+            DemoViolation(
+                "order_defect_rate", "high", 45, "Order defect rate 1.8% (target under 1%).", 10
+            ),
+            DemoViolation("listing_quality", "low", 5, "Four listings without a size chart.", 20),
+        ),
+    ),
+    DemoSeller(
         seller_id="DEMO-CA-001",
         name="Maple Leaf Supply",
         store="CA",
@@ -200,6 +218,8 @@ def demo_history(demo: DemoSeller, *, today: dt.date, rules: Rules) -> list[dict
         score += (demo.typical_score - score) // 8
         value = rng.randint(120, rules.threshold - 10) if day in low_days else score
         rows.append({"seller_id": demo.seller_id, "date": day.isoformat(), "score": value})
+    if demo.latest_score is not None:
+        rows[-1]["score"] = demo.latest_score
     return rows
 
 

@@ -60,15 +60,23 @@ class PolicyArea(models.TextChoices):
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
     @classmethod
     def rank(cls, value: str) -> int:
         """Critical first: 0 for critical ... 3 for low."""
         return [cls.CRITICAL, cls.HIGH, cls.MEDIUM, cls.LOW].index(value)
+
+
+class HealthBand(models.TextChoices):
+    """The AHR bands (docs/domain.md "Account Health Rating")."""
+
+    HEALTHY = "healthy", _("Healthy")
+    AT_RISK = "at_risk", _("At Risk")
+    UNHEALTHY = "unhealthy", _("Unhealthy")
 
 
 class Store(models.Model):
@@ -129,10 +137,22 @@ class Seller(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("admin:sellers_seller_change", args=[self.pk])
 
-    def notification_emails(self) -> list[str]:
+    def notification_emails(self, kind: str) -> list[str]:
+        """Where an email of this ``kind`` (``SellerNotification.Kind``) goes: the
+        programme address (or the logins' addresses) and the second address of the
+        seller's preferences; none when the seller turned that kind's email off.
+        Urgent kinds always go."""
+        preferences = NotificationPreferences.of(self)
+        if not preferences.wants_email(kind):
+            return []
         if self.email:
-            return [self.email]
-        return [user.email for user in self.users.all() if user.email]
+            recipients = [self.email]
+        else:
+            recipients = [user.email for user in self.users.all() if user.email]
+        second = preferences.second_email
+        if second and second.lower() not in {address.lower() for address in recipients}:
+            recipients.append(second)
+        return recipients
 
 
 class EmergencyContact(models.Model):
@@ -278,6 +298,10 @@ class AssuranceState(models.Model):
     enrolled_since = models.DateField(null=True, blank=True)
     warned_days_below_on = models.DateField(null=True, blank=True)
     warned_contact_on = models.DateField(null=True, blank=True)
+    # The band of the latest value, and the day of the value that first put the seller
+    # in it (HEALTH_RECOVERY_DAYS counts from here).
+    band = models.CharField(max_length=16, choices=HealthBand.choices, blank=True)
+    band_since = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -357,3 +381,131 @@ class PhoneVerification(models.Model):
     def __str__(self) -> str:
         sent = f"{self.sent_at:%Y-%m-%d %H:%M}"
         return f"{self.get_channel_display()} code for seller {self.seller.seller_id} at {sent}"
+
+
+class BandChange(AppendOnlyModel):
+    """A seller's AHR moved into another band: recorded by the evaluation, set-based."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="band_changes")
+    from_band = models.CharField(
+        max_length=16, choices=HealthBand.choices, blank=True, help_text="Empty: the first value."
+    )
+    to_band = models.CharField(max_length=16, choices=HealthBand.choices)
+    score = models.PositiveSmallIntegerField()
+    effective_on = models.DateField(help_text="The day of the value that moved the band.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-effective_on", "-id"]
+        indexes = [models.Index(fields=["seller", "-effective_on"], name="band_change_seller_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.seller.seller_id}: {self.from_band or '-'} → {self.to_band}"
+
+
+class SellerNotification(models.Model):
+    """One entry of the seller's notification centre on the portal (the bell).
+
+    Written in the seller's store language when it is posted: what happened, why it
+    matters and what to do, with a link. ``dedupe_key`` makes posting the same news twice
+    (a retried task, two workers) one notification.
+    """
+
+    class Kind(models.TextChoices):
+        ENROLLMENT = "enrollment", _("Enrollment and removal")
+        CRITICAL_CASE = "critical_case", _("Critical policy cases")
+        ACCOUNT_HEALTH = "account_health", _("Account health cases")
+        PLAN_STEP = "plan_step", _("Plan steps due soon")
+        CALLBACK = "callback", _("Call Me Now")
+        VIOLATION = "violation", _("New policy violations")
+        BAND_CHANGE = "band_change", _("Rating band changes")
+
+    # Sent by email whatever the preferences say: a case under the 72-hour promise, and a
+    # call back the seller asked for.
+    URGENT_KINDS = (Kind.CRITICAL_CASE, Kind.CALLBACK)
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=2_000, help_text="Why it matters and what to do.")
+    link = models.CharField(max_length=300, blank=True, help_text="A path on this site.")
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Email: asked for by the poster, sent (or skipped by the preferences) by
+    # sellers.tasks.send_notification_emails, which sets emailed_at either way.
+    email_wanted = models.BooleanField(default=False)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["seller", "-created_at", "-id"], name="notice_seller_idx"),
+            # The bell: unread notifications of one seller.
+            models.Index(
+                fields=["seller"],
+                condition=models.Q(read_at__isnull=True),
+                name="notice_unread_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(email_wanted=True, emailed_at__isnull=True),
+                name="notice_email_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller.seller_id}: {self.title}"
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind in self.URGENT_KINDS
+
+
+class NotificationPreferences(models.Model):
+    """What a seller wants by email, per kind of notification, and a second address.
+
+    No row means the defaults: every email on, no second address. The portal shows every
+    notification whatever the preferences; urgent kinds are emailed regardless.
+    """
+
+    Kind = SellerNotification.Kind
+    # The kinds a seller may switch off, and their field.
+    OPTIONAL_KINDS = {
+        Kind.ENROLLMENT: "email_enrollment",
+        Kind.ACCOUNT_HEALTH: "email_account_health",
+        Kind.PLAN_STEP: "email_plan_step",
+        Kind.VIOLATION: "email_violation",
+        Kind.BAND_CHANGE: "email_band_change",
+    }
+
+    seller = models.OneToOneField(
+        Seller, on_delete=models.CASCADE, primary_key=True, related_name="notification_preferences"
+    )
+    second_email = models.EmailField(
+        blank=True, help_text=_("Also send every email we send to this address.")
+    )
+    email_enrollment = models.BooleanField(_("Enrollment and removal"), default=True)
+    email_account_health = models.BooleanField(_("Account health cases"), default=True)
+    email_plan_step = models.BooleanField(_("Plan steps due soon"), default=True)
+    email_violation = models.BooleanField(_("New policy violations"), default=True)
+    email_band_change = models.BooleanField(_("Rating band changes"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification preferences"
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.seller.seller_id}"
+
+    @classmethod
+    def of(cls, seller: Seller) -> "NotificationPreferences":
+        """The seller's preferences, or the defaults (unsaved) when they set none."""
+        try:
+            return seller.notification_preferences
+        except cls.DoesNotExist:
+            return cls(seller=seller)
+
+    def wants_email(self, kind: str) -> bool:
+        field = self.OPTIONAL_KINDS.get(kind)
+        return field is None or getattr(self, field)

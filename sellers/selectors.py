@@ -12,6 +12,7 @@ from sellers.models import (
     AssuranceState,
     EmergencyContact,
     Seller,
+    SellerNotification,
     Severity,
     Violation,
 )
@@ -53,6 +54,38 @@ def seller_facts(seller: Seller, *, day: dt.date, rules: Rules) -> Facts:
         days_below=len(low_days),
         low_days=low_days,
     )
+
+
+def sellers_facts_from_state(
+    seller_ids: list[int], *, day: dt.date, rules: Rules
+) -> dict[int, tuple[Seller, Facts]]:
+    """The facts of the rules for many sellers at once, from the states the engine has
+    just brought to ``day`` (its counts are the history's, kept incrementally): one query
+    per 2,000 sellers instead of three per seller."""
+    found: dict[int, tuple[Seller, Facts]] = {}
+    for start in range(0, len(seller_ids), 2_000):
+        sellers = Seller.objects.select_related("store", "emergency_contact", "assurance").filter(
+            pk__in=seller_ids[start : start + 2_000]
+        )
+        for seller in sellers:
+            state = seller.assurance
+            assert state.evaluated_on == day, "the engine evaluates before the changes apply"
+            found[seller.pk] = (
+                seller,
+                Facts(
+                    day=day,
+                    professional=seller.account_type == Seller.AccountType.PROFESSIONAL,
+                    store_code=seller.store.code,
+                    store_enabled=seller.store.aha_enabled,
+                    # A verified number the engine found callable has no problem: parsing
+                    # 50,000 numbers again would cost seconds.
+                    contact_problem=None if state.contact_valid else contact_problem(seller),
+                    first_snapshot_on=state.first_snapshot_on,
+                    latest_score=state.latest_score,
+                    days_below=state.days_below_threshold,
+                ),
+            )
+    return found
 
 
 def seller_assessment(seller: Seller, *, day: dt.date | None = None) -> tuple[Facts, Assessment]:
@@ -176,3 +209,13 @@ def contact_verify_by(seller: Seller) -> dt.date:
     state = AssuranceState.objects.filter(seller=seller).first()
     since = (state and state.contact_invalid_since) or timezone.localdate()
     return since + dt.timedelta(days=settings.AHA["CONTACT_GRACE_DAYS"])
+
+
+def seller_notifications(seller: Seller) -> QuerySet[SellerNotification]:
+    """The seller's notification centre, newest first (the ``notice_seller_idx`` index)."""
+    return SellerNotification.objects.filter(seller=seller).order_by("-created_at", "-id")
+
+
+def unread_notification_count(seller: Seller) -> int:
+    """The number on the bell: the seller's unread notifications (``notice_unread_idx``)."""
+    return SellerNotification.objects.filter(seller=seller, read_at__isnull=True).count()

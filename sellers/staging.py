@@ -9,15 +9,17 @@ from django.db import connection
 
 @contextmanager
 def temp_table(name: str, columns: str) -> Iterator[str]:
-    """A temporary table for this connection, dropped afterwards."""
+    """A temporary table for this connection, dropped afterwards (created again if a failed
+    use left it)."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
-    try:
-        yield name
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    # Dropped after success only: after an error the transaction (PostgreSQL's is aborted
+    # and refuses any statement) rolls the table back with it, and a DROP here would hide
+    # the error that matters behind "current transaction is aborted".
+    yield name
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def fill(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -35,6 +37,12 @@ def fill(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> N
                 list(rows),
             )
     analyze(table)
+
+
+def db_datetime(value):
+    """A datetime as this database stores it, for raw SQL (SQLite: naive UTC text, which
+    Django's own queries compare against; a Python-adapted value would carry an offset)."""
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def execute(sql: str, params: dict[str, Any] | None = None) -> int:

@@ -362,6 +362,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 DATA_MIGRATIONS = [
     "accounts.migrations.0002_roles",
     "sellers.migrations.0002_stores_and_roles",
+    "sellers.migrations.0009_notification_view_permissions",
     "cases.migrations.0002_roles",
     "cases.migrations.0006_deadline_warning_permission",
     "cases.migrations.0007_correct_case_permission",
@@ -398,6 +399,19 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
             return
         for module in DATA_MIGRATIONS:
             import_module(module).forwards(apps, None)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Runs a service as if its transaction committed, so what it queues after commit (the
+    sweep, the emails) runs too. The test itself runs inside one transaction, where
+    on-commit callbacks never fire."""
+
+    def run(service, /, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return service(*args, **kwargs)
+
+    return run
 
 
 # --- API clients, one per role (tokens from issue_api_token, as clients get them) ----------

@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.notification_bell",
             ],
         },
     },
@@ -275,6 +276,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sellers.tasks.send_pending_enrollment_emails",
         "schedule": crontab(minute="*/5"),
     },
+    # Notifications posted with an email that never reached a worker.
+    "sellers.tasks.send_notification_emails": {
+        "task": "sellers.tasks.send_notification_emails",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Daily, in the morning of most stores: plan steps the seller owns that are due soon.
+    "cases.tasks.announce_plan_steps_due": {
+        "task": "cases.tasks.announce_plan_steps_due",
+        "schedule": crontab(hour=7, minute=30),
+    },
     # The timers: calls, warnings and escalations that are due, and deliveries to retry.
     "cases.tasks.sweep_due_cases": {
         "task": "cases.tasks.sweep_due_cases",
@@ -341,6 +352,8 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "cases.models.Case.Status",
         "ContactAttemptStatusEnum": "notifications.models.ContactAttempt.Status",
         "ViolationStatusEnum": "sellers.models.Violation.Status",
+        "SellerNotificationKindEnum": "sellers.models.SellerNotification.Kind",
+        "CaseKindEnum": "cases.models.Case.Kind",
     },
 }
 
@@ -419,6 +432,15 @@ AHA = {
     # many days more after the warning, escalation for non-cooperation.
     "INACTIVITY_WARN_DAYS": 14,
     "INACTIVITY_GRACE_DAYS": 7,
+    # Account health (issue 15): a seller whose rating leaves Healthy gets an account-health
+    # case, whose first call is due within this many business days (Monday to Friday, in
+    # the seller's time zone), and which closes by itself once the rating has been Healthy
+    # this many days in a row.
+    "HEALTH_FIRST_ATTEMPT_BUSINESS_DAYS": 1,
+    "HEALTH_RECOVERY_DAYS": 14,
+    # Plan steps owned by the seller are announced on the portal (and by email) when
+    # they are due within this many days.
+    "PLAN_STEP_DUE_SOON_DAYS": 2,
     # Deliveries that fail for a passing reason (Twilio 5xx, SMTP timeouts) are tried this
     # many times in all, waiting 1, 2, 4... minutes between tries, then recorded as failed.
     "DELIVERY_MAX_TRIES": 4,

@@ -66,8 +66,8 @@ def evaluate_affected(*, day: dt.date, rules: Rules) -> list[Change]:
     }
     staging.execute(
         f"""INSERT INTO {STATE} (seller_id, rules_key, days_below_threshold, contact_valid,
-                eligible, enrolled, updated_at)
-            SELECT a.seller_id, '', 0, FALSE, FALSE, FALSE, CURRENT_TIMESTAMP FROM {AFFECTED} a
+                eligible, enrolled, band, updated_at)
+            SELECT a.seller_id, '', 0, FALSE, FALSE, FALSE, '', CURRENT_TIMESTAMP FROM {AFFECTED} a
             WHERE NOT EXISTS (SELECT 1 FROM {STATE} x WHERE x.seller_id = a.seller_id)""",
     )
     # Already at D (before the statements below move others there): values ingested

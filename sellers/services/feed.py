@@ -8,13 +8,14 @@ evaluated incrementally, one transaction per chunk.
 
 import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from config.errors import InvalidInput
@@ -22,10 +23,12 @@ from sellers import staging
 from sellers.assurance import Rules
 from sellers.models import AssuranceState, Seller, Store
 from sellers.services.assurance import apply_changes
+from sellers.services.bands import bands_update
 from sellers.services.contacts import emergency_contact_set
 from sellers.services.evaluation import AFFECTED, affected_sellers_table, evaluate_affected
 from sellers.validators import seller_id_problem
 
+logger = logging.getLogger(__name__)
 STAGING = "aha_ahr_staging"
 STATE = AssuranceState._meta.db_table
 SNAP = "sellers_accounthealthsnapshot"
@@ -43,6 +46,7 @@ class IngestSummary:
     accepted: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_count: int = 0
+    band_changes: int = 0
     enrollment: dict[str, int] = field(
         default_factory=lambda: {"enrolled": 0, "removed": 0, "warned": 0}
     )
@@ -174,12 +178,52 @@ def ahr_ingest(
             )
         chunk[(seller_key, day)] = (index, row, score)
         if len(chunk) >= chunk_size:
-            _ingest_chunk(chunk, today=today, rules=rules, summary=summary, reject=reject)
+            _ingest_chunk_retrying(chunk, today=today, rules=rules, summary=summary, reject=reject)
             chunk = {}
     if chunk:
-        _ingest_chunk(chunk, today=today, rules=rules, summary=summary, reject=reject)
+        _ingest_chunk_retrying(chunk, today=today, rules=rules, summary=summary, reject=reject)
     summary.rejected.sort(key=lambda item: item["index"])
     return summary
+
+
+# PostgreSQL's answers to two transactions waiting on each other's rows (two feeds of the
+# same sellers at once): one of them is rolled back, and may simply run again.
+RETRIED_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+CHUNK_TRIES = 3
+
+
+def _ingest_chunk_retrying(
+    chunk: dict, *, today: dt.date, rules: Rules, summary: IngestSummary, reject
+) -> None:
+    """:func:`_ingest_chunk`, run again when PostgreSQL chose it as a deadlock's victim.
+
+    What a try told the summary and the reject handler is kept back until it commits, so
+    a try rolled back leaves no trace and the rows are counted once.
+    """
+    for attempt in range(1, CHUNK_TRIES + 1):
+        tried = IngestSummary()
+        rejects: list[tuple] = []
+        try:
+            _ingest_chunk(
+                chunk,
+                today=today,
+                rules=rules,
+                summary=tried,
+                reject=lambda *args, kept=rejects: kept.append(args),
+            )
+        except OperationalError as error:
+            sqlstate = getattr(error.__cause__, "sqlstate", None)
+            if sqlstate not in RETRIED_SQLSTATES or attempt == CHUNK_TRIES:
+                raise
+            logger.warning("AHR chunk lost a deadlock (try %s); running it again.", attempt)
+            continue
+        for args in rejects:
+            reject(*args)
+        summary.accepted += tried.accepted
+        summary.band_changes += tried.band_changes
+        for key, value in tried.enrollment.items():
+            summary.enrollment[key] += value
+        return
 
 
 def _ingest_chunk(
@@ -226,6 +270,7 @@ def _ingest_chunk(
         staging.analyze(AFFECTED)
         changes = evaluate_affected(day=today, rules=rules)
         apply_changes(changes, day=today, rules=rules, totals=summary.enrollment)
+        summary.band_changes += bands_update(day=today)
 
 
 def _adjust_counts_for_corrections(rules: Rules) -> None:

@@ -2,7 +2,9 @@
 
 ``violation_upsert_many`` is the one write: rows are checked one by one (a bad row is
 named by its index and skipped, good rows are kept, as in the AHR feed), then created or
-updated by the upstream system's id in one statement and one transaction.
+updated by the upstream system's id in one statement and one transaction. A violation
+that arrives for the first time, open, is posted to the seller's notification centre and
+emailed (``violation``), set-based, once per violation.
 """
 
 import datetime as dt
@@ -12,10 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
-from sellers.models import PolicyArea, Seller, Severity, Violation
-from sellers.validators import seller_id_problem, text_problem, upstream_id_problem
+from config.tasks import enqueue_on_commit
+from sellers import staging
+from sellers.models import PolicyArea, Seller, SellerNotification, Severity, Violation
+from sellers.tasks import send_notification_emails
+from sellers.validators import (
+    UPSTREAM_ID_MAX_LENGTH,
+    seller_id_problem,
+    text_problem,
+    upstream_id_problem,
+)
 
 # Each row is the whole violation: a field left out takes its default.
 FIELDS = (
@@ -37,6 +49,9 @@ _POINTS = re.compile(r"0*[0-9]{1,10}")
 DESCRIPTION_MAX_LENGTH = Violation._meta.get_field("description").max_length
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LOOKUP_CHUNK = 1_000
+NEW_VIOLATIONS = "aha_new_violations"
+# Stands for the points in a translated text, which the database fills in row by row.
+_POINTS_MARK = "\x1fPOINTS\x1f"
 REQUIRED = "This field is required."
 
 
@@ -195,6 +210,7 @@ def violation_upsert_many(*, rows: Sequence[Any], today: dt.date | None = None) 
             violations.append(
                 Violation(upstream_id=values["upstream_id"], seller_id=seller_pk, **fields)
             )
+        known = _known_upstream_ids(violation.upstream_id for violation in violations)
         Violation.objects.bulk_create(
             violations,
             update_conflicts=True,
@@ -202,6 +218,126 @@ def violation_upsert_many(*, rows: Sequence[Any], today: dt.date | None = None) 
             update_fields=UPDATED_FIELDS,
             batch_size=_LOOKUP_CHUNK,
         )
+        new_open = [
+            violation.upstream_id
+            for violation in violations
+            if violation.upstream_id not in known and violation.status == Violation.Status.OPEN
+        ]
+        if new_open and violations_announce(upstream_ids=new_open):
+            enqueue_on_commit(send_notification_emails)
     summary.accepted = len(violations)
     summary.rejected.sort(key=lambda item: item["index"])
     return summary
+
+
+def _known_upstream_ids(upstream_ids: Iterable[str]) -> set[str]:
+    upstream_ids = sorted(set(upstream_ids))
+    known: set[str] = set()
+    for start in range(0, len(upstream_ids), _LOOKUP_CHUNK):
+        chunk = upstream_ids[start : start + _LOOKUP_CHUNK]
+        known.update(
+            Violation.objects.filter(upstream_id__in=chunk).values_list("upstream_id", flat=True)
+        )
+    return known
+
+
+def violation_notice_texts(
+    *, severity: str, policy_area: str, language: str
+) -> tuple[str, tuple[str, str], tuple[str, str], str, str]:
+    """The parts of a new violation's notification: the title; the points sentence for
+    1 point and for more, each split around where the points go; the advice when it is the
+    seller's costliest open violation, and when another costs more."""
+    with translation.override(language):
+        severities = {
+            Severity.LOW: gettext("low severity"),
+            Severity.MEDIUM: gettext("medium severity"),
+            Severity.HIGH: gettext("high severity"),
+            Severity.CRITICAL: gettext("critical severity"),
+        }
+        title = gettext("New policy violation: %(area)s (%(severity)s)") % {
+            "area": PolicyArea(policy_area).label,
+            "severity": severities[severity],
+        }
+
+        def split(count: int) -> tuple[str, str]:
+            sentence = ngettext(
+                "A new violation was recorded on your account. It costs your Account Health "
+                "Rating %(points)s point.",
+                "A new violation was recorded on your account. It costs your Account Health "
+                "Rating %(points)s points.",
+                count,
+            ) % {"points": _POINTS_MARK}
+            before, after = sentence.split(_POINTS_MARK)
+            return before, after
+
+        costliest = gettext(
+            "It costs more points than any other open violation of yours: fix it first. Your "
+            "account health page lists them all; press Call Me Now there if you need help."
+        )
+        other = gettext(
+            "Fix the open violations that cost the most points first, then this one. Your "
+            "account health page lists them all; press Call Me Now there if you need help."
+        )
+        return title, split(1), split(2), costliest, other
+
+
+def violations_announce(*, upstream_ids: list[str]) -> int:
+    """Posts one ``violation`` notification (emailed) per violation of ``upstream_ids``, in
+    its seller's language, set-based; returns how many were posted (once per violation)."""
+    notice = SellerNotification._meta.db_table
+    violation = Violation._meta.db_table
+    before, after = reverse("portal:account_health", args=["SELLER"]).split("SELLER")
+    now = timezone.now().replace(microsecond=0)
+    posted = 0
+    with staging.temp_table(
+        NEW_VIOLATIONS, f"upstream_id varchar({UPSTREAM_ID_MAX_LENGTH}) PRIMARY KEY"
+    ):
+        staging.fill(
+            NEW_VIOLATIONS, ["upstream_id"], ((upstream_id,) for upstream_id in upstream_ids)
+        )
+        joins = f"""FROM {NEW_VIOLATIONS} n JOIN {violation} v ON v.upstream_id = n.upstream_id
+                    JOIN sellers_seller s ON s.id = v.seller_id
+                    JOIN sellers_store st ON st.id = s.store_id"""
+        groups = staging.fetchall(
+            f"SELECT DISTINCT st.language, v.severity, v.policy_area {joins} "
+            "WHERE v.status = 'open'"
+        )
+        for language, severity, policy_area in groups:
+            title, one, many, costliest, other = violation_notice_texts(
+                severity=severity, policy_area=policy_area, language=language
+            )
+            posted += staging.execute(
+                f"""INSERT INTO {notice} (seller_id, kind, title, body, link, dedupe_key,
+                        created_at, read_at, email_wanted, emailed_at)
+                    SELECT v.seller_id, %(kind)s, %(title)s,
+                        CASE WHEN v.points = 1 THEN %(one_before)s ELSE %(many_before)s END
+                            || CAST(v.points AS varchar(12))
+                            || CASE WHEN v.points = 1 THEN %(one_after)s ELSE %(many_after)s END
+                            || ' ' || CASE WHEN EXISTS (
+                                SELECT 1 FROM {violation} o WHERE o.seller_id = v.seller_id
+                                  AND o.status = 'open' AND o.points > v.points)
+                              THEN %(other)s ELSE %(costliest)s END,
+                        %(before)s || s.seller_id || %(after)s,
+                        'violation:' || CAST(v.id AS varchar(20)), %(now)s, NULL, TRUE, NULL
+                    {joins}
+                    WHERE v.status = 'open' AND st.language = %(language)s
+                      AND v.severity = %(severity)s AND v.policy_area = %(policy_area)s
+                    ON CONFLICT DO NOTHING""",  # noqa: S608 - constants; values are parameters
+                {
+                    "kind": SellerNotification.Kind.VIOLATION,
+                    "title": title,
+                    "one_before": one[0],
+                    "one_after": one[1],
+                    "many_before": many[0],
+                    "many_after": many[1],
+                    "costliest": costliest,
+                    "other": other,
+                    "before": before,
+                    "after": after,
+                    "now": staging.db_datetime(now),
+                    "language": language,
+                    "severity": severity,
+                    "policy_area": policy_area,
+                },
+            )
+    return posted

@@ -88,7 +88,7 @@ def test_seed_demo_twice_duplicates_no_seller_data(mailoutbox):
     emails = len(mailoutbox)
     seed()
     assert demo_seller_rows() == first
-    assert len(first["sellers"]) == 6
+    assert len(first["sellers"]) == 7
     assert len(mailoutbox) == emails  # no second enrollment, no second email
 
 
@@ -116,6 +116,7 @@ def test_demo_sellers_cover_every_situation_and_are_printed():
         "Account Health Assurance is not yet available in your store (DE)."
     ]
     assert [seller_id for seller_id, s in status.items() if s["enrolled"]] == ["DEMO-US-001"]
+    assert status["DEMO-US-005"]["band"] == "at_risk"
     for seller_id in status:
         assert seller_id in output
     assert "DEMO-US-001  Sunny Side Goods    [enrolled]" in output
@@ -136,13 +137,18 @@ def test_seed_demo_puts_cases_on_the_desk_once(client):
     seed()
     from cases.models import Case, CaseEvent
 
-    assert Case.objects.count() == 4
-    assert set(Case.objects.values_list("status", flat=True)) == {
+    critical = Case.objects.filter(kind=Case.Kind.CRITICAL_POLICY)
+    assert critical.count() == 4
+    assert set(critical.values_list("status", flat=True)) == {
         "opened",
         "contacted",
         "in_remediation",
     }
-    assert CaseEvent.objects.filter(kind="opened").count() == 4
+    # The at-risk demo seller's account-health case, opened once by its falling rating.
+    health = Case.objects.get(kind=Case.Kind.ACCOUNT_HEALTH)
+    assert health.seller.seller_id == "DEMO-US-005"
+    assert health.policy_area == "late_shipment_rate", "its costliest open violation"
+    assert CaseEvent.objects.filter(kind="opened").count() == 5
     assert client.login(
         request=HttpRequest(), username="specialist.ana", password=settings.DEMO_PASSWORD
     )

@@ -52,6 +52,28 @@ def check_ahr_ingest(result: dict[str, Any]) -> None:
     assert result["seed"]["enrolled_before"] > 0
 
 
+def check_at_risk_wave(result: dict[str, Any]) -> None:
+    sellers = result["sellers"]
+    assert result["scenario"] == "at-risk-wave"
+    assert result["within_60_s"] is True
+    assert (result["cases_opened"], result["next_action_at_set"]) == (sellers, sellers)
+    assert result["notifications_posted"] == 2 * sellers
+    notifications = result["check"]["notifications"]
+    assert (notifications["band_change"], notifications["account_health"]) == (sellers, sellers)
+    # Two specialists in each of the two stores: routing spread the cases over all four.
+    assert result["distinct_assignees"] == 4
+    assert (result["check"]["unassigned"], result["check"]["misrouted"]) == (0, 0)
+    assert result["check"]["wrong_policy_area"] == 0
+    assert result["ingest"]["band_changes"] == sellers
+    # History covers the window: the sellers were enrolled, and the drop removes them.
+    assert result["ingest"]["enrollment"]["removed"] == sellers
+    sweep = result["sweep"]
+    assert sweep["report"]["cases"] == sweep["asked"] == 75
+    assert sweep["report"]["emails"] == sweep["outreach_attempts"]["email"] == 75
+    assert sweep["report"]["errors"] == 0
+    assert sweep["still_due"] == sellers - 75
+
+
 def check_case_queue(result: dict[str, Any]) -> None:
     assert (result["cases"], result["open_cases"]) == (300, 60)
     assert result["specialist"]["cases"] > 0
@@ -91,6 +113,14 @@ BENCHMARKS = {
     "ahr_ingest": (
         "--sellers 1000 --history-days 190 --chunk-size 250 --copy-repeats 1",
         check_ahr_ingest,
+    ),
+    # One ahr_ingest in which every seller falls to At Risk; a sweep of several batches.
+    "ahr_ingest_at_risk_wave": (
+        (
+            "--scenario at-risk-wave --sellers 200 --history-days 190 --specialists-per-store 2 "
+            "--violations-per-seller 2 --sweep-cases 75 --sweep-batch-size 25"
+        ),
+        check_at_risk_wave,
     ),
     "case_queue": (
         "--cases 300 --open 60 --specialists 3 --repeats 1 --warmup 1",
@@ -138,7 +168,8 @@ def test_benchmark_runs_at_a_tiny_size(name: str) -> None:
         "DATABASE_URL": url,
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    command = [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *arguments.split()]
+    script = name.removesuffix("_at_risk_wave")  # a scenario of ahr_ingest.py
+    command = [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), *arguments.split()]
     with subprocess.Popen(
         [*command, "--database-url", url],
         cwd=ROOT,

@@ -5,7 +5,7 @@ import pytest
 from cases.messages import call_script, sms_for
 from cases.timers import sweep_due_cases
 from sellers.models import Store
-from tests.factories import CaseFactory, SellerFactory
+from tests.factories import CaseFactory, SellerFactory, ViolationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +34,29 @@ def test_outreach_speaks_the_store_language(
     language = seller.store.language
     assert press_1 in call_script(case, "intro", language=language, at=case.opened_at)
     assert f"{case.pk}" in sms_for(case, language=language, at=case.opened_at)
+
+
+def test_account_health_outreach_lists_the_costliest_violations_and_promises_no_deadline(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory()
+    ViolationFactory(seller=seller, policy_area="listing_quality", points=5, severity="low")
+    ViolationFactory(seller=seller, policy_area="a_to_z_claims", points=40)
+    ViolationFactory(seller=seller, policy_area="counterfeit", points=90, status="resolved")
+    case = CaseFactory(seller=seller, kind="account_health", next_action_at=None)
+    case.next_action_at = case.opened_at
+    case.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_due_cases()
+
+    [message] = mailoutbox
+    assert message.subject == "Your Account Health Rating needs attention"
+    body = message.body
+    assert body.index("A-to-z claims") < body.index("Listing quality"), "most points first"
+    assert "Counterfeit" not in body, "a resolved violation is not listed"
+    assert "72" not in body
+    at = case.opened_at
+    intro = call_script(case, "intro", language="en", at=at)
+    assert "Account Health Rating has fallen below Healthy" in intro
+    assert "critical issue" not in sms_for(case, language="en", at=at)
+    assert "We will call you again" not in call_script(case, "missed", language="en", at=at)

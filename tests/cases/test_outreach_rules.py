@@ -309,3 +309,61 @@ def test_the_rules_come_from_the_settings(settings):
         inactivity_warn_days=10,
         inactivity_grace_days=3,
     )
+
+
+# --- account-health cases (issue 15) ---------------------------------------------------
+
+
+def health_state(opened_at: dt.datetime, zone: str, **changes) -> TimerState:
+    return opened_state(
+        opened_at, zone, assured=False, reach_deadline=None, kind="account_health", **changes
+    )
+
+
+@given(opened_at=moments, zone=zones, rules=rules)
+def test_an_account_health_case_emails_at_once_and_calls_once_outside_quiet_hours(
+    opened_at, zone, rules
+):
+    state = health_state(opened_at, zone, deadline_warnings=1)
+    call_at = outside_quiet_hours(opened_at, zone, rules)
+    first = plan(state, opened_at, rules)
+    assert first.opening_email
+    assert first.deadline_warnings == 1, "what the case counted is kept"
+    assert first.warning_hours_left is None
+    assert first.escalate is None
+    if call_at > opened_at:
+        assert not first.call
+        assert first.call_rounds == 0
+        assert first.next_at == call_at, "woken for the seller's morning"
+        just_before = plan(
+            replace(state, outreach_started=True), call_at - dt.timedelta(microseconds=1), rules
+        )
+        assert not just_before.anything
+        assert just_before.next_at == call_at
+    else:
+        assert first.call
+        assert first.call_rounds == 1
+        assert first.next_at is None
+    at_call = plan(replace(state, outreach_started=True), call_at, rules)
+    assert at_call.call
+    assert not at_call.opening_email
+    assert (at_call.call_rounds, at_call.next_at) == (1, None)
+    # Once called, nothing more: no retries, no deadline, no escalation, ever.
+    called = replace(state, outreach_started=True, call_rounds=1)
+    for later in (call_at, call_at + 100 * DEADLINE):
+        after = plan(called, later, rules)
+        assert not after.anything
+        assert after.next_at is None
+        assert after.call_rounds == 1
+
+
+@given(opened_at=moments, zone=zones, status=st.sampled_from(["contacted", IN_REMEDIATION]))
+def test_an_account_health_case_the_seller_answered_needs_no_timer(opened_at, zone, status):
+    state = health_state(
+        opened_at, zone, status=status, outreach_started=True, remediation_started_at=opened_at
+    )
+    # Long after: a critical case in remediation would be warned and escalated by now.
+    due = plan(state, opened_at + 60 * DEADLINE, DEFAULT_RULES)
+    assert not due.anything
+    assert due.next_at is None
+    assert due.call_rounds == 0

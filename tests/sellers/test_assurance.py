@@ -4,8 +4,18 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from django.db import connection
 
-from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY, Facts, Rules, assess, band
+from sellers.assurance import (
+    AT_RISK,
+    HEALTHY,
+    UNHEALTHY,
+    Facts,
+    Rules,
+    assess,
+    band,
+    band_sql,
+)
 
 D = dt.date
 
@@ -120,6 +130,16 @@ def test_earliest_day_whose_window_starts_on_or_after_a_date(rules, target, firs
 )
 def test_bands_are_unhealthy_below_100_at_risk_below_200_healthy_from_200(score, expected):
     assert band(score) == expected
+
+
+@pytest.mark.django_db
+def test_the_sql_band_is_the_python_band_at_every_edge():
+    scores = [None, 0, 99, 100, 199, 200, 249, 1000]
+    values = " UNION ALL ".join(f"SELECT {s if s is not None else 'NULL'} AS score" for s in scores)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT score, {band_sql('v.score')} FROM ({values}) v")
+        got = dict(cursor.fetchall())
+    assert got == {score: band(score) or "" for score in scores}
 
 
 # --- eligibility and its reasons ------------------------------------------------------

@@ -252,7 +252,8 @@ def test_new_number_is_saved_unverified_and_the_seller_is_told_to_verify_it(clie
         {"phone": "+1 415 555 0123", "confirm": "1"},  # a verified number: confirmed
         follow=True,
     )
-    assert response.redirect_chain == [("/portal/sellers/A-SOL/", 302)]
+    # The contact lives on the notification preferences page.
+    assert response.redirect_chain == [("/portal/sellers/A-SOL/preferences/", 302)]
     assert "must be verified" in text_of(response, "messages", "class")
     assert text_of(response, "contact-number") == "+1 415-555-0123"
     assert text_of(response, "contact-state") == "Not verified"

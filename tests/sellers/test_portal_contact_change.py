@@ -39,7 +39,7 @@ def test_replacing_a_verified_number_asks_for_confirmation_first(client, sol, en
     response = client.post(
         contact_url(enrolled), {"phone": "+14155550123", "confirm": "1"}, follow=True
     )
-    assert response.redirect_chain == [("/portal/sellers/A-SOL/", 302)]
+    assert response.redirect_chain == [("/portal/sellers/A-SOL/preferences/", 302)]
     assert str(EmergencyContact.objects.get(seller=enrolled).phone) == "+14155550123"
     # Enrolled, not eligible today: the page says by when the new number must be verified.
     assert "Verify your new emergency contact number by 22 Mar 2026" in text_of(
@@ -84,11 +84,11 @@ def test_the_seller_sees_their_own_number_by_its_last_four_digits(client, sol):
 
 
 @pytest.mark.parametrize("path", ["contact/", "contact/code/", "contact/verify/"])
-def test_a_get_on_a_form_address_goes_back_to_the_account_page(client, sol, enrolled, path):
+def test_a_get_on_a_form_address_goes_back_to_the_preferences_page(client, sol, enrolled, path):
     client.force_login(sol)
     response = client.get(f"/portal/sellers/{enrolled.seller_id}/{path}")
     assert response.status_code == 302
-    assert response.url.startswith("/portal/sellers/A-SOL/")
+    assert response.url.startswith("/portal/sellers/A-SOL/preferences/")
 
 
 def test_the_favicon_answers_on_every_page(client, sol, enrolled):

@@ -11,6 +11,7 @@ from django.apps import apps
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection as django_connection
 from django.utils import translation
 
 from sellers.models import AccountHealthSnapshot, AssuranceState, EnrollmentEvent, Store
@@ -53,20 +54,6 @@ def events_of(seller, kind: str | None = None) -> list[EnrollmentEvent]:
 
 def at_noon(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Runs a service as if its transaction committed, so the emails it queues are sent.
-
-    The test itself runs inside one transaction, where on-commit callbacks never fire.
-    """
-
-    def run(service, /, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -617,3 +604,41 @@ def test_import_ahr_names_a_missing_column(tmp_path):
 def test_import_ahr_refuses_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_ahr", str(tmp_path / "absent.csv"))
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    django_connection.vendor != "postgresql", reason="PostgreSQL's deadlock error code"
+)
+def test_a_chunk_chosen_as_a_deadlocks_victim_runs_again_and_counts_once():
+    seller = SellerFactory()
+    # The database itself answers the first snapshot upsert with "deadlock detected", as
+    # PostgreSQL does to one of two feeds waiting on each other's rows.
+    with django_connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE deadlock_once")
+        cursor.execute(
+            """CREATE FUNCTION deadlock_once() RETURNS trigger AS $$ BEGIN
+                 IF nextval('deadlock_once') = 1 THEN
+                   RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01';
+                 END IF;
+                 RETURN NEW; END $$ LANGUAGE plpgsql"""
+        )
+        cursor.execute(
+            """CREATE TRIGGER deadlock_once BEFORE INSERT ON sellers_accounthealthsnapshot
+               FOR EACH ROW EXECUTE FUNCTION deadlock_once()"""
+        )
+    day = dt.date(2026, 3, 2)
+    rows = [
+        {"seller_id": seller.seller_id, "date": day.isoformat(), "score": 150},
+        {"seller_id": "NOBODY", "date": day.isoformat(), "score": 150},
+    ]
+    seen = []
+    summary = ahr_ingest(rows, today=day, on_reject=lambda index, row, errors: seen.append(index))
+
+    assert summary.accepted == 1
+    assert summary.rejected == [
+        {"index": 1, "errors": {"seller_id": ["No seller has this seller_id."]}}
+    ]
+    assert seen == [1], "the rolled-back try told the reject handler nothing"
+    assert summary.band_changes == 1
+    assert AccountHealthSnapshot.objects.get(seller=seller).score == 150

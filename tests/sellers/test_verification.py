@@ -83,7 +83,8 @@ def portal(client, sol):
 
 
 def page_url(seller) -> str:
-    return f"/portal/sellers/{seller.seller_id}/"
+    """The contact and its verification are on the notification preferences page."""
+    return f"/portal/sellers/{seller.seller_id}/preferences/"
 
 
 def send(client, seller, channel: str = "sms"):
