@@ -130,6 +130,7 @@ class SellerPortalMixin(PermissionRequiredMixin):
             "contact": contact,
             "enrolled": enrolled,
             "reach_hours": settings.AHA["REACH_DEADLINE_HOURS"],
+            "recovery_days": settings.AHA["HEALTH_RECOVERY_DAYS"],
             # Enrolled with a number not verified yet: the day the programme ends without it.
             "contact_verify_by": contact_verify_by(seller)
             if enrolled and (contact is None or contact.verified_at is None)

@@ -188,3 +188,20 @@ def test_seller_sees_how_we_tried_to_reach_them_but_not_the_desks_warnings(clien
     assert "No answer" in outreach
     assert "Email · " in outreach
     assert "specialist@desk.test" not in outreach
+
+
+def test_an_account_health_case_says_what_it_is_and_when_a_specialist_calls(client, sol, seller):
+    case = CaseFactory(
+        seller=seller,
+        kind="account_health",
+        severity="high",
+        summary="Account Health Rating fell to 180 (At Risk).",
+        first_attempt_due=NOW + dt.timedelta(days=1),
+    )
+    client.force_login(sol)
+    words = text(cases_section(client.get("/portal/sellers/A-SOL/")))
+    assert "Account health Your Account Health Rating left the Healthy band." in words
+    assert "A specialist will call you during your daytime, by 16 Mar 2026, 05:00 PDT" in words
+    assert "Healthy for 14 days in a row" in words
+    assert "not enrolled" not in words, "an enrolled seller's case too: no false reason"
+    assert f"case {case.pk}" in words
