@@ -8,6 +8,7 @@ skipped a whole day (Apia, December 2011).
 
 import datetime as dt
 from dataclasses import replace
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from hypothesis import assume, example, given
@@ -22,6 +23,7 @@ from cases.outreach import (
     in_quiet_hours,
     outside_quiet_hours,
     plan,
+    state_of,
 )
 
 # The rules and quiet windows the boundary strategies draw from too (tests/strategies.py).
@@ -355,15 +357,41 @@ def test_an_account_health_case_emails_at_once_and_calls_once_outside_quiet_hour
         assert not after.anything
         assert after.next_at is None
         assert after.call_rounds == 1
+        assert after.deadline_warnings == 1
 
 
 @given(opened_at=moments, zone=zones, status=st.sampled_from(["contacted", IN_REMEDIATION]))
 def test_an_account_health_case_the_seller_answered_needs_no_timer(opened_at, zone, status):
     state = health_state(
-        opened_at, zone, status=status, outreach_started=True, remediation_started_at=opened_at
+        opened_at,
+        zone,
+        status=status,
+        outreach_started=True,
+        remediation_started_at=opened_at,
+        deadline_warnings=2,
     )
     # Long after: a critical case in remediation would be warned and escalated by now.
     due = plan(state, opened_at + 60 * DEADLINE, DEFAULT_RULES)
     assert not due.anything
     assert due.next_at is None
     assert due.call_rounds == 0
+    assert due.deadline_warnings == 2, "what the case counted is kept"
+
+
+def test_the_timers_read_the_kind_of_the_case():
+    opened_at = dt.datetime(2026, 3, 2, 18, tzinfo=dt.UTC)
+    case = SimpleNamespace(
+        status=OPENED,
+        assured=False,
+        opened_at=opened_at,
+        reach_deadline=None,
+        seller=SimpleNamespace(store=SimpleNamespace(time_zone="America/Los_Angeles")),
+        outreach_started_at=None,
+        call_rounds=0,
+        deadline_warnings=0,
+        last_seller_activity_at=None,
+        remediation_started_at=None,
+        inactivity_warned_at=None,
+        kind="account_health",
+    )
+    assert state_of(case) == health_state(opened_at, "America/Los_Angeles")
