@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -45,13 +44,13 @@ from notifications.services import attempt_create
 from sellers import staging
 from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY
 from sellers.models import AssuranceState, SellerNotification, Severity, Store
+from sellers.services.notices import notifications_post_set
 from sellers.tasks import send_notification_emails
 from staff.selectors import specialists_on_duty
 
 PROCESS = "account health"
 CASE = Case._meta.db_table
 EVENT = CaseEvent._meta.db_table
-NOTICE = SellerNotification._meta.db_table
 STATE = AssuranceState._meta.db_table
 OPENING = "aha_health_opening"
 RECOVERED = "aha_health_recovered"
@@ -171,7 +170,7 @@ def account_health_cases_open(*, band_changes: str, now: dt.datetime) -> int:
                 {mine.format(join=f"JOIN {User._meta.db_table} u ON u.id = k.assigned_to_id")}""",
             params,
         )
-        _post_opened_notifications(mine, params)
+        _post_opened_notifications(mine, params, now=now)
     return opened
 
 
@@ -204,13 +203,7 @@ _SELLER_AND_STORE = (
 )
 
 
-def _portal_link_parts() -> tuple[str, str]:
-    before, after = reverse("portal:account_health", args=["SELLER"]).split("SELLER")
-    return before, after
-
-
-def _post_opened_notifications(mine: str, params: dict) -> None:
-    before, after = _portal_link_parts()
+def _post_opened_notifications(mine: str, params: dict, *, now: dt.datetime) -> None:
     mine = mine.format(join=_SELLER_AND_STORE)
     languages = [
         language
@@ -221,23 +214,14 @@ def _post_opened_notifications(mine: str, params: dict) -> None:
     ]
     for language in languages:
         title, body = opened_text(language=language)
-        staging.execute(
-            f"""INSERT INTO {NOTICE} (seller_id, kind, title, body, link, dedupe_key,
-                    created_at, read_at, email_wanted, emailed_at)
-                SELECT k.seller_id, %(notice_kind)s, %(title)s, %(body)s,
-                    %(before)s || s.seller_id || %(after)s,
-                    'case:' || CAST(k.id AS varchar(20)) || ':opened', %(now)s, NULL, FALSE, NULL
-                {mine} AND st.language = %(language)s
-                ON CONFLICT DO NOTHING""",
-            {
-                **params,
-                "notice_kind": SellerNotification.Kind.ACCOUNT_HEALTH,
-                "title": title,
-                "body": body,
-                "before": before,
-                "after": after,
-                "language": language,
-            },
+        notifications_post_set(
+            rows=f"{mine} AND st.language = %(language)s",
+            kind=SellerNotification.Kind.ACCOUNT_HEALTH,
+            title="%(title)s",
+            body="%(body)s",
+            dedupe="'case:' || CAST(k.id AS varchar(20)) || ':opened'",
+            now=now,
+            params={**params, "title": title, "body": body, "language": language},
         )
 
 
@@ -355,7 +339,6 @@ def account_health_cases_recover(*, affected: str, day: dt.date, now: dt.datetim
 
 
 def _post_recovered_notifications(*, now: dt.datetime, days: int) -> None:
-    before, after = _portal_link_parts()
     join = f"""FROM {RECOVERED} r JOIN sellers_seller s ON s.id = r.seller_id
                JOIN sellers_store st ON st.id = s.store_id"""
     languages = [
@@ -363,23 +346,14 @@ def _post_recovered_notifications(*, now: dt.datetime, days: int) -> None:
     ]
     for language in languages:
         title, body = recovered_text(language=language, days=days)
-        staging.execute(
-            f"""INSERT INTO {NOTICE} (seller_id, kind, title, body, link, dedupe_key,
-                    created_at, read_at, email_wanted, emailed_at)
-                SELECT r.seller_id, %(kind)s, %(title)s, %(body)s,
-                    %(before)s || s.seller_id || %(after)s,
-                    'case:' || CAST(r.case_id AS varchar(20)) || ':recovered', %(now)s, NULL,
-                    TRUE, NULL
-                {join} WHERE st.language = %(language)s
-                ON CONFLICT DO NOTHING""",
-            {
-                "kind": SellerNotification.Kind.ACCOUNT_HEALTH,
-                "title": title,
-                "body": body,
-                "before": before,
-                "after": after,
-                "now": staging.db_datetime(now),
-                "language": language,
-            },
+        notifications_post_set(
+            rows=f"{join} WHERE st.language = %(language)s",
+            kind=SellerNotification.Kind.ACCOUNT_HEALTH,
+            title="%(title)s",
+            body="%(body)s",
+            dedupe="'case:' || CAST(r.case_id AS varchar(20)) || ':recovered'",
+            now=now,
+            email=True,
+            params={"title": title, "body": body, "language": language},
         )
     enqueue_on_commit(send_notification_emails)

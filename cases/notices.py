@@ -27,21 +27,16 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
-from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
 from cases.models import Case, CaseEvent, RemediationStep
-from sellers.models import Seller, SellerNotification, Store
-from sellers.services.notices import notification_post
+from sellers.models import SellerNotification, Store
+from sellers.services.notices import notification_post, portal_link
 
 Kind = SellerNotification.Kind
 # The transitions the seller hears about; ``recover`` is posted by cases.health, set-based.
 MILESTONES = ("contact", "start_remediation", "resolve", "escalate", "reinstate")
-
-
-def portal_link(seller: Seller) -> str:
-    return reverse("portal:account_health", args=[seller.seller_id])
 
 
 def notice_kind(case: Case) -> str:

@@ -3,7 +3,6 @@
 import datetime as dt
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
@@ -14,6 +13,7 @@ from sellers.models import AssuranceState, EnrollmentEvent, Seller, SellerNotifi
 from sellers.selectors import seller_facts, sellers_facts_from_state
 from sellers.services.bands import bands_update
 from sellers.services.evaluation import AFFECTED, Change, affected_sellers_table, evaluate_affected
+from sellers.services.notices import portal_link
 from sellers.tasks import send_unsent_enrollment_emails
 
 CHUNK = 50_000
@@ -127,7 +127,6 @@ def _apply(kind: str, facts: list[tuple[Seller, Facts]], *, day: dt.date, rules:
     # The portal's copy of the news; the enrollment email is its email. Its words depend on
     # the kind, the language and (one warning) the days used: rendered once for each.
     texts: dict[tuple, tuple[str, str]] = {}
-    before, after = reverse("portal:account_health", args=["SELLER"]).split("SELLER")
     notices = []
     for event, (seller, measured) in zip(events, facts, strict=True):
         language = seller.store.language
@@ -143,7 +142,7 @@ def _apply(kind: str, facts: list[tuple[Seller, Facts]], *, day: dt.date, rules:
                 kind=SellerNotification.Kind.ENROLLMENT,
                 title=title,
                 body=body,
-                link=f"{before}{seller.seller_id}{after}",
+                link=portal_link(seller),
                 dedupe_key=f"enrollment:{event.pk}",
                 created_at=event.created_at,
             )

@@ -8,7 +8,6 @@ sellers in its affected table: the moves are staged in a temporary table, record
 
 import datetime as dt
 
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -17,12 +16,12 @@ from sellers import staging
 from sellers.assurance import AT_RISK, HEALTHY, UNHEALTHY, band_sql
 from sellers.models import AssuranceState, BandChange, SellerNotification
 from sellers.services.evaluation import AFFECTED
+from sellers.services.notices import notifications_post_set
 from sellers.signals import health_evaluated
 from sellers.tasks import send_notification_emails
 
 BAND_CHANGES = "aha_band_changes"
 STATE = AssuranceState._meta.db_table
-NOTICE = SellerNotification._meta.db_table
 
 # The moves a seller is told about on the portal. Moves up are emailed too (if the seller
 # wants band-change emails); a move down opens or raises an account-health case, whose
@@ -85,34 +84,26 @@ def _post_notifications(now: dt.datetime) -> bool:
                 JOIN sellers_store st ON st.id = s.store_id"""
         )
     ]
-    # The portal page's path with a marker where the seller id goes, split around it.
-    before, after = reverse("portal:account_health", args=["SELLER"]).split("SELLER")
     emailed = False
     for language in languages:
         for (from_band, to_band), email in MOVES.items():
             title, body = band_change_text(from_band, to_band, language=language)
-            posted = staging.execute(
-                f"""INSERT INTO {NOTICE} (seller_id, kind, title, body, link, dedupe_key,
-                        created_at, read_at, email_wanted, emailed_at)
-                    SELECT c.seller_id, %(kind)s, %(title)s || ' ' || CAST(c.score AS varchar(8)),
-                        %(body)s, %(before)s || s.seller_id || %(after)s,
-                        'band:' || s.seller_id || ':' || CAST(c.effective_on AS varchar(10))
-                            || ':' || c.to_band,
-                        %(now)s, NULL, %(email)s, NULL
-                    FROM {BAND_CHANGES} c
+            posted = notifications_post_set(
+                rows=f"""FROM {BAND_CHANGES} c
                     JOIN sellers_seller s ON s.id = c.seller_id
                     JOIN sellers_store st ON st.id = s.store_id
                     WHERE st.language = %(language)s
-                      AND c.from_band = %(from_band)s AND c.to_band = %(to_band)s
-                    ON CONFLICT DO NOTHING""",
-                {
-                    "kind": SellerNotification.Kind.BAND_CHANGE,
+                      AND c.from_band = %(from_band)s AND c.to_band = %(to_band)s""",
+                kind=SellerNotification.Kind.BAND_CHANGE,
+                title="%(title)s || ' ' || CAST(c.score AS varchar(8))",
+                body="%(body)s",
+                dedupe="""'band:' || s.seller_id || ':' || CAST(c.effective_on AS varchar(10))
+                    || ':' || c.to_band""",
+                now=now,
+                email=email,
+                params={
                     "title": title,
                     "body": body,
-                    "before": before,
-                    "after": after,
-                    "now": staging.db_datetime(now),
-                    "email": email,
                     "language": language,
                     "from_band": from_band,
                     "to_band": to_band,

@@ -13,10 +13,12 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from config.errors import InvalidInput
 from config.tasks import enqueue_on_commit
+from sellers import staging
 from sellers.models import NotificationPreferences, Seller, SellerNotification
 from sellers.tasks import send_notification_emails
 from sellers.validators import text_problem
@@ -58,6 +60,56 @@ def notification_post(
     if email:
         enqueue_on_commit(send_notification_emails)
     return notice
+
+
+def portal_link(seller: Seller) -> str:
+    """Where a notification sends the seller: their account health page."""
+    return reverse("portal:account_health", args=[seller.seller_id])
+
+
+def _portal_link_parts() -> tuple[str, str]:
+    """The account health page's path around the seller id, for SQL to join it in."""
+    before, after = reverse("portal:account_health", args=["SELLER"]).split("SELLER")
+    return before, after
+
+
+def notifications_post_set(
+    *,
+    rows: str,
+    kind: str,
+    title: str,
+    body: str,
+    dedupe: str,
+    now: dt.datetime,
+    email: bool = False,
+    params: dict | None = None,
+) -> int:
+    """Posts notifications set-based, one per row of ``rows``; returns how many.
+
+    ``rows`` is a ``FROM ... WHERE ...`` clause in which the seller is ``s``
+    (``sellers_seller``); ``title``, ``body`` and ``dedupe`` are SQL expressions over those
+    rows, their values as ``%(name)s`` in ``params``. Each notification links to the
+    seller's account health page, and a ``dedupe`` key posted already posts nothing. The
+    caller queues ``send_notification_emails`` on commit when ``email`` is set.
+    """
+    before, after = _portal_link_parts()
+    return staging.execute(
+        f"""INSERT INTO {SellerNotification._meta.db_table} (seller_id, kind, title, body,
+                link, dedupe_key, created_at, read_at, email_wanted, emailed_at)
+            SELECT s.id, %(notice_kind)s, {title}, {body},
+                %(link_before)s || s.seller_id || %(link_after)s, {dedupe}, %(notice_at)s,
+                NULL, %(notice_email)s, NULL
+            {rows}
+            ON CONFLICT DO NOTHING""",
+        {
+            **(params or {}),
+            "notice_kind": kind,
+            "link_before": before,
+            "link_after": after,
+            "notice_at": staging.db_datetime(now),
+            "notice_email": email,
+        },
+    )
 
 
 def notifications_mark_read(

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from config.tasks import enqueue_on_commit
 from sellers import staging
 from sellers.models import PolicyArea, Seller, SellerNotification, Severity, Violation
+from sellers.services.notices import notifications_post_set
 from sellers.tasks import send_notification_emails
 from sellers.validators import (
     UPSTREAM_ID_MAX_LENGTH,
@@ -284,9 +284,7 @@ def violation_notice_texts(
 def violations_announce(*, upstream_ids: list[str]) -> int:
     """Posts one ``violation`` notification (emailed) per violation of ``upstream_ids``, in
     its seller's language, set-based; returns how many were posted (once per violation)."""
-    notice = SellerNotification._meta.db_table
     violation = Violation._meta.db_table
-    before, after = reverse("portal:account_health", args=["SELLER"]).split("SELLER")
     now = timezone.now().replace(microsecond=0)
     posted = 0
     with staging.temp_table(
@@ -306,25 +304,24 @@ def violations_announce(*, upstream_ids: list[str]) -> int:
             title, one, many, costliest, other = violation_notice_texts(
                 severity=severity, policy_area=policy_area, language=language
             )
-            posted += staging.execute(
-                f"""INSERT INTO {notice} (seller_id, kind, title, body, link, dedupe_key,
-                        created_at, read_at, email_wanted, emailed_at)
-                    SELECT v.seller_id, %(kind)s, %(title)s,
-                        CASE WHEN v.points = 1 THEN %(one_before)s ELSE %(many_before)s END
-                            || CAST(v.points AS varchar(12))
-                            || CASE WHEN v.points = 1 THEN %(one_after)s ELSE %(many_after)s END
-                            || ' ' || CASE WHEN EXISTS (
-                                SELECT 1 FROM {violation} o WHERE o.seller_id = v.seller_id
-                                  AND o.status = 'open' AND o.points > v.points)
-                              THEN %(other)s ELSE %(costliest)s END,
-                        %(before)s || s.seller_id || %(after)s,
-                        'violation:' || CAST(v.id AS varchar(20)), %(now)s, NULL, TRUE, NULL
-                    {joins}
+            posted += notifications_post_set(
+                rows=f"""{joins}
                     WHERE v.status = 'open' AND st.language = %(language)s
-                      AND v.severity = %(severity)s AND v.policy_area = %(policy_area)s
-                    ON CONFLICT DO NOTHING""",  # noqa: S608 - constants; values are parameters
-                {
-                    "kind": SellerNotification.Kind.VIOLATION,
+                      AND v.severity = %(severity)s AND v.policy_area = %(policy_area)s""",
+                kind=SellerNotification.Kind.VIOLATION,
+                title="%(title)s",
+                # Table names are module constants; every value is a parameter.
+                body=f"""CASE WHEN v.points = 1 THEN %(one_before)s ELSE %(many_before)s END
+                    || CAST(v.points AS varchar(12))
+                    || CASE WHEN v.points = 1 THEN %(one_after)s ELSE %(many_after)s END
+                    || ' ' || CASE WHEN EXISTS (
+                        SELECT 1 FROM {violation} o WHERE o.seller_id = v.seller_id
+                          AND o.status = 'open' AND o.points > v.points)
+                      THEN %(other)s ELSE %(costliest)s END""",  # noqa: S608
+                dedupe="'violation:' || CAST(v.id AS varchar(20))",
+                now=now,
+                email=True,
+                params={
                     "title": title,
                     "one_before": one[0],
                     "one_after": one[1],
@@ -332,9 +329,6 @@ def violations_announce(*, upstream_ids: list[str]) -> int:
                     "many_after": many[1],
                     "costliest": costliest,
                     "other": other,
-                    "before": before,
-                    "after": after,
-                    "now": staging.db_datetime(now),
                     "language": language,
                     "severity": severity,
                     "policy_area": policy_area,
