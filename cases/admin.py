@@ -140,17 +140,7 @@ class CaseAdmin(FSMAdminMixin, admin.ModelAdmin):
             "Deadline and milestones",
             {
                 "fields": [
-                    "opened_at",
-                    "reach_deadline",
-                    "first_attempt_due",
-                    "first_attempt_at",
-                    "contacted_at",
-                    "sla_met",
-                    "remediation_started_at",
-                    "resolved_at",
-                    "resolution_reason",
-                    "escalated_at",
-                    "escalation_reason",
+                    *Case.MILESTONE_FIELDS,
                     "escalation_note",
                     "reinstated_at",
                     "last_seller_activity_at",

@@ -57,6 +57,20 @@ class Case(ConcurrentTransitionMixin, models.Model):
         HEALTH_WARNING = "health_warning", "Rating fell to Unhealthy (to the specialist)"
 
     OPEN_STATUSES = (Status.OPENED, Status.CONTACTED, Status.IN_REMEDIATION)
+    # The deadline and the time of each milestone, as the admin and the API show them.
+    MILESTONE_FIELDS = (
+        "opened_at",
+        "reach_deadline",
+        "first_attempt_due",
+        "first_attempt_at",
+        "contacted_at",
+        "sla_met",
+        "remediation_started_at",
+        "resolved_at",
+        "resolution_reason",
+        "escalated_at",
+        "escalation_reason",
+    )
     # What the desk sends itself: never shown to the seller.
     INTERNAL_PURPOSES = (AttemptPurpose.DEADLINE_WARNING, AttemptPurpose.HEALTH_WARNING)
 
